@@ -1,0 +1,342 @@
+"""Every check at the boundary between the caller and the kernels, in one message style.
+
+Each function raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError``
+(right kind, wrong shape or value) with a message that names the argument, what was
+expected and what was given. Checks return converted *new or read-only-used* arrays: the
+caller's arrays are never written to, by anything in nnfast.
+
+Nothing here is compiled: the kernels assume that what reaches them passed these checks
+(shapes chain, dtypes match, C-contiguous), because an ``@njit`` loop indexed with a wrong
+shape reads or writes out of bounds instead of raising.
+"""
+
+import numbers
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from . import _activations
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(a):
+    """'a 1-D float64 array of shape (400,)' — for error messages."""
+    return f"a {a.ndim}-D {a.dtype} array of shape {a.shape}"
+
+
+def working_dtype(dtype, X=None):
+    """The float dtype the computation runs in.
+
+    An explicit ``dtype`` must be float32 or float64. Otherwise float32 when ``X`` is
+    float32 (or float16), float64 for everything else (float64, integers, ...).
+    """
+    if dtype is not None:
+        try:
+            dt = np.dtype(dtype)
+        except TypeError as exc:
+            raise TypeError(f"dtype must be float32 or float64; got {dtype!r}") from exc
+        if dt not in _FLOAT_DTYPES:
+            raise ValueError(f"dtype must be float32 or float64; got {dt}")
+        return dt
+    if X is not None and getattr(X, "dtype", None) in (np.float32, np.float16):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def as_real_array(name, a, *, allow_bool=False):
+    """``a`` as an ndarray of real numbers (no copy when it already is one)."""
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        try:
+            arr = np.asarray(a)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be an array of real numbers; got {type(a).__name__}") from exc
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real-valued; got complex dtype {arr.dtype}")
+    if kind == "b" and not allow_bool:
+        raise TypeError(f"{name} must have a numeric dtype (float32/float64 or integer); got bool")
+    if kind not in "fiub":
+        raise TypeError(
+            f"{name} must have a numeric dtype (float32/float64 or integer); got dtype {arr.dtype}"
+        )
+    return arr
+
+
+def as_float_array(name, a):
+    """``a`` (any shape) as a float array: float32 stays float32, float16 becomes float32,
+    everything else float64. For the elementwise activation functions."""
+    arr = as_real_array(name, a)
+    return arr.astype(working_dtype(None, arr), copy=False)
+
+
+def check_finite(name, a):
+    """Raise ValueError if ``a`` holds NaN or infinity, saying where the first one is."""
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))
+        where = tuple(int(i) for i in bad[0])
+        raise ValueError(
+            f"{name} must be finite; it contains {len(bad)} NaN or infinite value(s), "
+            f"the first at index {where} ({a[where]})"
+        )
+
+
+def as_matrix(name, a, dtype, *, shape_doc, allow_bool=False):
+    """A finite, non-empty 2-D array converted to ``dtype`` (C-contiguous).
+
+    ``shape_doc`` names the expected shape in the chapter's notation, e.g. "(n_x, m)".
+    Returns the caller's array itself only when it already is C-contiguous ``dtype``;
+    nothing downstream writes to it.
+    """
+    arr = as_real_array(name, a, allow_bool=allow_bool)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of shape {shape_doc}; got {_describe(arr)}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {arr.shape} (expected {shape_doc})")
+    check_finite(name, arr)
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_count(name, value, *, minimum=0):
+    """A whole number >= minimum (integral floats such as 1e4 are accepted)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a whole number; got {value!r} ({type(value).__name__})")
+    if isinstance(value, numbers.Integral):
+        n = int(value)
+    elif np.isfinite(value) and float(value).is_integer():
+        n = int(value)
+    else:
+        raise ValueError(f"{name} must be a whole number; got {value!r}")
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {n}")
+    return n
+
+
+def check_learning_rate(learning_rate, name="learning_rate"):
+    """A finite positive real number."""
+    if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number; got {learning_rate!r} "
+                        f"({type(learning_rate).__name__})")
+    lr = float(learning_rate)
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"{name} must be a finite number > 0; got {learning_rate!r}")
+    return lr
+
+
+def check_layer_dims(layer_dims):
+    """``(n_x, n_1, ..., n_L)``: at least two positive whole numbers."""
+    if isinstance(layer_dims, (str, bytes)) or not isinstance(layer_dims, (Sequence, np.ndarray)):
+        raise TypeError(f"layer_dims must be a sequence of layer sizes [n_x, n_1, ..., n_L]; "
+                        f"got {type(layer_dims).__name__}")
+    dims = tuple(check_count(f"layer_dims[{i}]", n, minimum=1) for i, n in enumerate(layer_dims))
+    if len(dims) < 2:
+        raise ValueError(f"layer_dims must hold the input size and at least one layer, "
+                         f"[n_x, n_1, ..., n_L]; got {list(layer_dims)}")
+    return dims
+
+
+def check_activations(activations, n_layers):
+    """Activation names, one per layer: hidden ones elementwise, the output paired with a cost.
+
+    Returns the tuple of names (lower-case, as given).
+    """
+    if isinstance(activations, str) or not isinstance(activations, Sequence):
+        raise TypeError(
+            f"activations must be a sequence of {n_layers} activation name(s), one per layer; "
+            f"got {activations!r}"
+        )
+    names = tuple(activations)
+    if len(names) != n_layers:
+        raise ValueError(f"activations must have one name per layer: expected {n_layers} "
+                         f"(len(layer_dims) - 1), got {len(names)}: {list(names)}")
+    for l, name in enumerate(names, start=1):
+        if not isinstance(name, str) or name not in _activations.CODES:
+            raise ValueError(f"activations[{l - 1}] (layer {l}) must be one of "
+                             f"{', '.join(_activations.NAMES)}; got {name!r}")
+    for l, name in enumerate(names[:-1], start=1):
+        if name not in _activations.HIDDEN:
+            raise ValueError(f"activations[{l - 1}] (hidden layer {l}) cannot be {name!r}: softmax "
+                             "is not elementwise and is only allowed in the output layer")
+    if names[-1] not in _activations.OUTPUT_COSTS:
+        allowed = ", ".join(f"{k} ({v})" for k, v in _activations.OUTPUT_COSTS.items())
+        raise ValueError(f"activations[{n_layers - 1}] (output layer) must be one of {allowed}, "
+                         f"so that dZ[L] = A[L] - Y; got {names[-1]!r}")
+    return names
+
+
+_PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]*)$")
+
+
+def check_parameters(parameters, layer_dims=None, name="parameters"):
+    """Check a parameter dict ``{W1, b1, ..., WL, bL}`` and return its ``layer_dims``.
+
+    ``W[l]`` must have shape ``(n[l], n[l-1])`` and ``b[l]`` shape ``(n[l], 1)`` (the chapter's
+    shapes), consecutive layers must chain, all values must be finite real numbers. When
+    ``layer_dims`` is given the shapes must match it.
+    """
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"{name} must be a dict with keys W1, b1, ..., WL, bL; "
+                        f"got {type(parameters).__name__}")
+    layers = set()
+    for key in parameters:
+        match = _PARAM_KEY.match(key) if isinstance(key, str) else None
+        if match is None:
+            raise ValueError(f"{name} has an unexpected key {key!r}; expected only W1, b1, ..., WL, bL")
+        layers.add(int(match.group(2)))
+    if not layers:
+        raise ValueError(f"{name} is empty; expected keys W1, b1, ..., WL, bL")
+    L = max(layers)
+    for l in range(1, L + 1):
+        for kind in "Wb":
+            if f"{kind}{l}" not in parameters:
+                raise ValueError(f"{name} is missing {kind}{l}: a network with {L} layers needs "
+                                 f"W1..W{L} and b1..b{L}")
+    dims = None if layer_dims is None else check_layer_dims(layer_dims)
+    if dims is not None and len(dims) != L + 1:
+        raise ValueError(f"{name} has {L} layer(s) but layer_dims {list(dims)} describes {len(dims) - 1}")
+    found = []
+    for l in range(1, L + 1):
+        W = as_real_array(f"{name}['W{l}']", parameters[f"W{l}"])
+        b = as_real_array(f"{name}['b{l}']", parameters[f"b{l}"])
+        if W.ndim != 2:
+            raise ValueError(f"{name}['W{l}'] must be a 2-D array of shape (n[{l}], n[{l - 1}]); "
+                             f"got {_describe(W)}")
+        n_l, n_prev = W.shape
+        if l == 1:
+            found.append(n_prev)
+        elif n_prev != found[-1]:
+            raise ValueError(
+                f"{name}['W{l}'] must have shape (n[{l}], n[{l - 1}]) = ({n_l}, {found[-1]}) to follow "
+                f"W{l - 1} of shape {tuple(parameters[f'W{l - 1}'].shape)}; got {W.shape}"
+                + (" (transposed?)" if W.shape[::-1][1] == found[-1] else "")
+            )
+        found.append(n_l)
+        if dims is not None and W.shape != (dims[l], dims[l - 1]):
+            raise ValueError(f"{name}['W{l}'] must have shape (n[{l}], n[{l - 1}]) = "
+                             f"({dims[l]}, {dims[l - 1]}) from layer_dims {list(dims)}; got {W.shape}"
+                             + (" (transposed?)" if W.shape == (dims[l - 1], dims[l]) else ""))
+        if b.shape != (n_l, 1):
+            raise ValueError(f"{name}['b{l}'] must have shape (n[{l}], 1) = ({n_l}, 1); got "
+                             f"{_describe(b)}" + (" (use b.reshape(-1, 1))" if b.size == n_l else ""))
+        if W.size == 0:
+            raise ValueError(f"{name}['W{l}'] must not be empty; got shape {W.shape}")
+        check_finite(f"{name}['W{l}']", W)
+        check_finite(f"{name}['b{l}']", b)
+    return tuple(found)
+
+
+def check_labels(name, Y, output):
+    """Labels that fit the output layer: 0/1 for sigmoid, one-hot columns for softmax."""
+    if output == "sigmoid":
+        if not np.isin(Y, (0, 1)).all():
+            bad = np.argwhere(~np.isin(Y, (0, 1)))[0]
+            raise ValueError(f"{name} must hold 0/1 labels for a sigmoid output layer; got "
+                             f"{Y[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    elif output == "softmax":
+        if Y.shape[0] < 2:
+            raise ValueError(f"a softmax output layer needs at least 2 classes; {name} has shape "
+                             f"{Y.shape} (use a sigmoid output for binary labels)")
+        ok = np.isin(Y, (0, 1)).all(axis=0) & (Y.sum(axis=0) == 1)
+        if not ok.all():
+            j = int(np.argmin(ok))
+            raise ValueError(f"{name} must be one-hot for a softmax output layer (each column of "
+                             f"shape (C, m) holds a single 1); column {j} is {Y[:, j].tolist()}")
+
+
+def default_activations(layer_dims):
+    """The chapter's choice: tanh hidden layers; sigmoid output for one unit, softmax for more."""
+    return ("tanh",) * (len(layer_dims) - 2) + ("sigmoid" if layer_dims[-1] == 1 else "softmax",)
+
+
+def prepare(X, Y, parameters, activations, *, dtype=None, layer_dims=None):
+    """Validate and convert the inputs of a network function.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+    Y : array_like of shape (n_y, m) or None
+    parameters : dict of array_like
+    activations : sequence of str or None (the chapter's defaults, see ``default_activations``)
+    dtype : float32, float64 or None (inferred from X)
+
+    Returns
+    -------
+    X, Y, params, names, dims, dtype
+        ``X``/``Y`` C-contiguous in ``dtype`` (``Y`` None if not given), ``params`` a list of
+        ``(W, b)`` pairs converted to ``dtype`` (new arrays when conversion was needed; never
+        written to), ``names`` the activation names, ``dims`` the layer sizes.
+    """
+    dt = working_dtype(dtype, X)
+    dims = check_parameters(parameters, layer_dims)
+    names = default_activations(dims) if activations is None else check_activations(activations, len(dims) - 1)
+    X = as_matrix("X", X, dt, shape_doc="(n_x, m)")
+    if X.shape[0] != dims[0]:
+        raise ValueError(f"X must have n_x = {dims[0]} rows (W1 has shape {tuple(np.shape(parameters['W1']))}); "
+                         f"got X of shape {X.shape}" + (" (transposed?)" if X.shape[1] == dims[0] else ""))
+    if Y is not None:
+        Y = as_matrix("Y", Y, dt, shape_doc="(n_y, m)", allow_bool=True)
+        if Y.shape[0] != dims[-1]:
+            raise ValueError(f"Y must have n_y = {dims[-1]} rows (the output layer size); got Y of shape "
+                             f"{Y.shape}" + (" (transposed?)" if Y.shape[1] == dims[-1] else ""))
+        if Y.shape[1] != X.shape[1]:
+            raise ValueError(f"X and Y must have the same number of examples m (columns); got X of "
+                             f"shape {X.shape} and Y of shape {Y.shape}")
+        check_labels("Y", Y, names[-1])
+    params = [
+        (np.asarray(parameters[f"W{l}"], dtype=dt), np.asarray(parameters[f"b{l}"], dtype=dt))
+        for l in range(1, len(dims))
+    ]
+    return X, Y, params, names, dims, dt
+
+
+def check_cache(cache, X, params):
+    """The ``cache`` of ``forward_propagation``: ``Z1, A1, ..., ZL, AL`` of shape ``(n[l], m)``.
+
+    Returns a new dict of arrays converted to X's dtype.
+    """
+    if not isinstance(cache, Mapping):
+        raise TypeError(f"cache must be the dict returned by forward_propagation; got {type(cache).__name__}")
+    out = {}
+    for l, (W, _) in enumerate(params, start=1):
+        for kind in "ZA":
+            key = f"{kind}{l}"
+            if key not in cache:
+                raise ValueError(f"cache is missing {key!r}; pass the cache returned by forward_propagation")
+            out[key] = as_matrix(f"cache[{key!r}]", cache[key], X.dtype, shape_doc=f"(n[{l}], m)")
+            if out[key].shape != (W.shape[0], X.shape[1]):
+                raise ValueError(f"cache[{key!r}] must have shape (n[{l}], m) = {(W.shape[0], X.shape[1])}; "
+                                 f"got {out[key].shape}")
+    return out
+
+
+def check_update(parameters, grads, learning_rate):
+    """The arguments of ``update_parameters``.
+
+    Returns ``(params, grads, lr)``: lists of ``(W, b)`` and ``(dW, db)`` pairs in the
+    parameters' float dtype, and the learning rate as a float.
+    """
+    dims = check_parameters(parameters)
+    lr = check_learning_rate(learning_rate)
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"grads must be a dict with keys dW1, db1, ...; got {type(grads).__name__}")
+    dt = working_dtype(None, np.asarray(parameters["W1"]))
+    params, pairs = [], []
+    for l in range(1, len(dims)):
+        pair_p, pair_g = [], []
+        for kind in "Wb":
+            key, gkey = f"{kind}{l}", f"d{kind}{l}"
+            if gkey not in grads:
+                raise ValueError(f"grads is missing {gkey!r} (needed to update {key!r})")
+            g = as_real_array(f"grads[{gkey!r}]", grads[gkey])
+            if g.shape != np.shape(parameters[key]):
+                raise ValueError(f"grads[{gkey!r}] must have the shape of parameters[{key!r}], "
+                                 f"{np.shape(parameters[key])}; got {g.shape}")
+            check_finite(f"grads[{gkey!r}]", g)
+            pair_p.append(np.asarray(parameters[key], dtype=dt))
+            pair_g.append(np.asarray(g, dtype=dt))
+        params.append(tuple(pair_p))
+        pairs.append(tuple(pair_g))
+    return params, pairs, lr

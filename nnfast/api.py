@@ -1,0 +1,205 @@
+"""The general entry points for L-layer networks: ``train``, ``gradients``, ``predict``,
+``predict_proba``, with a backend switch.
+
+Each validates everything once (``_validate``), converts to the working dtype and hands
+the prepared arrays to the chosen backend's private functions (``reference._...`` or
+``compiled._...``), which share one signature.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import compiled, reference
+from ._activations import RELU_LIKE, predictions_from_output
+from ._validate import (check_activations, check_count, check_layer_dims, check_learning_rate,
+                        check_parameters, prepare, working_dtype)
+
+_BACKENDS = {"compiled": compiled, "reference": reference}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What ``train`` returns and ``load`` reads back.
+
+    Attributes
+    ----------
+    parameters : dict of ndarray
+        ``W1..WL`` of shape ``(n[l], n[l-1])`` and ``b1..bL`` of shape ``(n[l], 1)``.
+    costs : ndarray of shape (n_records,)
+        One cost per iteration (full batch) or per epoch (mini-batch); see ``train``.
+    layer_dims : tuple of int
+        ``(n_x, n_1, ..., n_L)``.
+    activations : tuple of str
+        One activation name per layer.
+    backend : str
+        The backend that trained it.
+    extra : dict
+        Run settings (learning rate, batch size, epochs, seed, dtype).
+    """
+
+    parameters: dict
+    costs: np.ndarray
+    layer_dims: tuple
+    activations: tuple
+    backend: str = "compiled"
+    extra: dict = field(default_factory=dict)
+
+    def predict(self, X):
+        """``predict(self.parameters, X, self.activations)``."""
+        return predict(self.parameters, X, self.activations)
+
+    def predict_proba(self, X):
+        """``predict_proba(self.parameters, X, self.activations)``."""
+        return predict_proba(self.parameters, X, self.activations)
+
+
+def _backend(backend):
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, _BACKENDS))}; got {backend!r}")
+    return _BACKENDS[backend]
+
+
+def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
+    """Random initial weights scaled by fan-in, zero biases.
+
+    ``W[l] = randn(n[l], n[l-1]) · sqrt(s / n[l-1])`` with s = 2 when layer l is
+    relu/leaky_relu (He et al.) and s = 1 otherwise (LeCun/Xavier-style for tanh, sigmoid
+    and the rest), so activations neither vanish nor explode with depth. ``b[l] = 0``.
+    Drawn from ``np.random.default_rng(seed)`` (``seed=None``: fresh entropy).
+
+    Returns
+    -------
+    dict
+        ``W1..WL`` ``(n[l], n[l-1])`` and ``b1..bL`` ``(n[l], 1)`` in ``dtype``.
+    """
+    dims = check_layer_dims(layer_dims)
+    names = check_activations(activations, len(dims) - 1)
+    dt = working_dtype(dtype)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    parameters = {}
+    for l in range(1, len(dims)):
+        gain = 2.0 if names[l - 1] in RELU_LIKE else 1.0
+        W = rng.standard_normal((dims[l], dims[l - 1])) * np.sqrt(gain / dims[l - 1])
+        parameters[f"W{l}"] = W.astype(dt)
+        parameters[f"b{l}"] = np.zeros((dims[l], 1), dt)
+    return parameters
+
+
+def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
+          batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None):
+    """Train an L-layer network by gradient descent.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+        One example per column.
+    Y : array_like of shape (n_y, m)
+        0/1 labels (sigmoid output), one-hot columns (softmax output) or targets (identity).
+    layer_dims : sequence of int
+        ``[n_x, n_1, ..., n_L]``, the input size first.
+    activations : sequence of str
+        One per layer (``len(layer_dims) - 1``). Hidden layers: any elementwise activation
+        of ``nnfast.ACTIVATIONS``. Output layer and cost go together so that
+        ``dZ[L] = A[L] - Y``: ``sigmoid`` + binary cross-entropy, ``softmax`` + categorical
+        cross-entropy, ``identity`` + ``(1/2m)·Σ(A−Y)²``.
+    learning_rate : float
+        alpha > 0.
+    num_iterations : int
+        Full-batch gradient descent steps (the chapter's algorithm). Used when
+        ``batch_size`` is None.
+    epochs : int
+        Passes over the data for mini-batch training (when ``batch_size`` is given).
+    batch_size : int, optional
+        None: full batch. Otherwise mini-batches of this many examples (the last batch of
+        an epoch holds the remainder).
+    shuffle : bool
+        Mini-batch only: visit the examples in a new random order each epoch, drawn with
+        NumPy from ``seed`` before training starts (the kernels draw no random numbers).
+    parameters : dict, optional
+        Initial ``W1..WL``, ``b1..bL`` (copied, never modified). Default:
+        ``init_parameters(layer_dims, activations, seed)``.
+    seed : int, optional
+        Seeds the initialisation and the shuffles (independent streams of one
+        ``SeedSequence``). None: fresh entropy, not reproducible.
+    backend : {"compiled", "reference"}
+    dtype : {None, float32, float64}
+        Working precision; default float32 if X is float32, else float64.
+
+    Returns
+    -------
+    TrainResult
+        ``.parameters`` (the chapter's shapes, in ``dtype``) and ``.costs``: one per
+        iteration for full batch — the cost of that iteration's forward pass, before its
+        update; one per epoch for mini-batch — the mean of the epoch's batch costs, each
+        taken before that batch's update.
+    """
+    module = _backend(backend)
+    dims = check_layer_dims(layer_dims)
+    names = check_activations(activations, len(dims) - 1)
+    lr = check_learning_rate(learning_rate)
+    dt = working_dtype(dtype, X)
+    init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
+    if parameters is None:
+        parameters = init_parameters(dims, names, np.random.default_rng(init_seq), dt)
+    else:
+        check_parameters(parameters, dims)
+    X, Y, params, names, dims, dt = prepare(X, Y, parameters, names, dtype=dt, layer_dims=dims)
+    m = X.shape[1]
+    if batch_size is None:
+        if num_iterations is None:
+            raise TypeError("train() needs num_iterations for full-batch training "
+                            "(or batch_size and epochs for mini-batches)")
+        if epochs is not None:
+            raise ValueError("epochs is for mini-batch training: give batch_size too, or use "
+                             "num_iterations for full batch")
+        n_epochs, batch, orders = check_count("num_iterations", num_iterations), m, np.arange(m)[None, :]
+    else:
+        if epochs is None:
+            raise TypeError("train() needs epochs when batch_size is given")
+        if num_iterations is not None:
+            raise ValueError("num_iterations is for full-batch training; with batch_size give epochs")
+        n_epochs = check_count("epochs", epochs)
+        batch = min(check_count("batch_size", batch_size, minimum=1), m)
+        if shuffle:
+            rng = np.random.default_rng(shuffle_seq)
+            orders = np.stack([rng.permutation(m) for _ in range(max(n_epochs, 1))])
+        else:
+            orders = np.arange(m)[None, :]
+    # The caller's parameters must come out untouched even if a backend updated in place.
+    params = [(W.copy(), b.copy()) for W, b in params]
+    trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs)
+    extra = {"learning_rate": lr, "num_iterations": num_iterations, "epochs": epochs,
+             "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name}
+    return TrainResult(trained, costs, dims, names, backend, extra)
+
+
+def gradients(X, Y, parameters, activations, backend="compiled"):
+    """The cost and its gradient at ``parameters``, by backpropagation.
+
+    Returns
+    -------
+    cost : float
+        J over the m examples (computed from the logits; see ``train``).
+    grads : dict
+        ``dW1, db1, ..., dWL, dbL`` with the shapes of ``W1, b1, ...``.
+    """
+    module = _backend(backend)
+    X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
+    return module._gradients(X, Y, params, names)
+
+
+def predict_proba(parameters, X, activations, backend="compiled"):
+    """The output layer ``A[L]`` of shape ``(n[L], m)``: probabilities for sigmoid/softmax
+    outputs, the prediction itself for identity."""
+    module = _backend(backend)
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    return module._forward_output(X, params, names)
+
+
+def predict(parameters, X, activations, backend="compiled"):
+    """Predictions: 0/1 ``(n[L], m)`` for a sigmoid output (A > 0.5), the class index
+    ``(m,)`` for softmax, ``A[L]`` for identity."""
+    module = _backend(backend)
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    return predictions_from_output(module._forward_output(X, params, names), names[-1])

@@ -1,0 +1,302 @@
+"""The compiled backend: the same functions and signatures as ``nnfast.reference``, each
+running on the Numba kernels of ``nnfast._kernels`` (explicit loops, no ``np.dot``).
+
+Every function here is a thin wrapper: validate (``_validate``, the same checks as the
+reference) → convert to the working dtype, one example per row, C-contiguous →
+one kernel call → back to the chapter's layout. The caller's arrays are never written to.
+Switch backends by changing one import::
+
+    from nnfast import compiled as nn      # instead of: from nnfast import reference as nn
+"""
+
+import numpy as np
+import numba
+
+from . import _activations, reference
+from ._activations import predictions_from_output
+from ._config import BLOCK_ROWS, PARALLEL_MIN_WORK
+from ._kernels.activations import activation_backward, activation_forward, softmax_rows
+from ._kernels.dense import dense_backward_input, dense_backward_params, dense_forward
+from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_update, train_epochs
+from ._kernels.loss import cost_sum_from_probabilities
+from ._network import Layout
+from ._validate import (as_float_array, as_matrix, check_cache, check_count, check_learning_rate,
+                        check_update, prepare, working_dtype)
+from .reference import initialize_parameters, layer_sizes
+
+__all__ = [
+    "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "bipolar_sigmoid", "arctan",
+    "binary_step", "identity", "softmax",
+    "sigmoid_derivative", "tanh_derivative", "relu_derivative", "leaky_relu_derivative",
+    "softplus_derivative", "bipolar_sigmoid_derivative", "arctan_derivative",
+    "binary_step_derivative", "identity_derivative",
+    "layer_sizes", "initialize_parameters", "linear_forward", "linear_backward",
+    "forward_propagation", "compute_cost", "backward_propagation", "update_parameters",
+    "nn_model", "predict",
+]
+
+# ----------------------------------------------------------------------------------------
+# Activations: one forward kernel and one derivative kernel serve every name.
+
+
+def _activation(name, Z):
+    Z = as_float_array("Z", Z)
+    z = np.ascontiguousarray(Z).reshape(-1)
+    a = np.empty_like(z)
+    activation_forward(_activations.CODES[name], z, a)
+    return a.reshape(Z.shape)
+
+
+def _derivative(name, Z):
+    Z = as_float_array("Z", Z)
+    z = np.ascontiguousarray(Z).reshape(-1)
+    a = np.empty_like(z)
+    code = _activations.CODES[name]
+    activation_forward(code, z, a)
+    d = np.ones_like(z)
+    activation_backward(code, z, a, d)
+    return d.reshape(Z.shape)
+
+
+def _make_activation(name):
+    def forward(Z):
+        return _activation(name, Z)
+
+    def derivative(Z):
+        return _derivative(name, Z)
+
+    for function, public in ((forward, name), (derivative, f"{name}_derivative")):
+        function.__name__ = function.__qualname__ = public
+        function.__doc__ = getattr(reference, public).__doc__
+    return forward, derivative
+
+
+for _name in _activations.HIDDEN:
+    globals()[_name], globals()[f"{_name}_derivative"] = _make_activation(_name)
+del _name
+
+
+def softmax(Z):
+    """exp(z_j) / sum_k exp(z_k) over axis 0 (each column of ``(C, m)``), stable  (6.31, 6.54)."""
+    Z = as_float_array("Z", Z)
+    rows = np.ascontiguousarray(Z.reshape(Z.shape[0], -1).T if Z.ndim else Z.reshape(1, 1))
+    out = np.empty_like(rows)
+    softmax_rows(rows, out)
+    return np.ascontiguousarray(out.T).reshape(Z.shape)
+
+
+# ----------------------------------------------------------------------------------------
+# Dense layer and cost kernels on their own.
+
+
+def _rows(a):
+    """The chapter's ``(n, m)`` → the kernels' ``(m, n)``, C-contiguous (a new array)."""
+    return np.ascontiguousarray(a.T)
+
+
+def linear_forward(A_prev, W, b):
+    """Z = W·A_prev + b with the broadcast bias  (6.22.a/c).
+
+    A_prev ``(n[l-1], m)``, W ``(n[l], n[l-1])``, b ``(n[l], 1)`` → Z ``(n[l], m)``.
+    """
+    A_prev, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": b}, ("identity",),
+                                         dtype=working_dtype(None, A_prev))
+    W, b = params[0]
+    Z = np.empty((A_prev.shape[1], W.shape[0]), A_prev.dtype)
+    dense_forward(_rows(A_prev), _rows(W), b.reshape(-1), Z)
+    return _rows(Z)
+
+
+def linear_backward(dZ, A_prev, W):
+    """dW = (1/m) dZ·A_prevᵀ, db = (1/m) Σ dZ over examples, dA_prev = Wᵀ·dZ  (6.36–6.41).
+
+    Returns ``(dA_prev (n[l-1], m), dW (n[l], n[l-1]), db (n[l], 1))``.
+    """
+    n_l = np.shape(W)[0] if np.ndim(W) == 2 else 1
+    A_prev, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": np.zeros((n_l, 1))},
+                                         ("identity",), dtype=working_dtype(None, A_prev))
+    W = params[0][0]
+    dZ = as_matrix("dZ", dZ, A_prev.dtype, shape_doc="(n[l], m)")
+    m = A_prev.shape[1]
+    if dZ.shape != (W.shape[0], m):
+        raise ValueError(f"dZ must have shape (n[l], m) = {(W.shape[0], m)}; got {dZ.shape}")
+    dZ_rows = _rows(dZ)
+    dW = np.zeros_like(W)
+    db = np.zeros(W.shape[0], W.dtype)
+    dense_backward_params(dZ_rows, _rows(A_prev), dW, db)
+    dA_prev = np.empty((m, W.shape[1]), W.dtype)
+    dense_backward_input(dZ_rows, W, dA_prev)
+    return _rows(dA_prev), dW / W.dtype.type(m), (db / W.dtype.type(m)).reshape(-1, 1)
+
+
+def compute_cost(A2, Y, parameters=None):
+    """The cross-entropy cost of output probabilities: binary (6.12) when Y has one row,
+    categorical (6.55.b) when it has more. ``parameters`` is unused (the chapter's signature).
+
+    A2, Y : ndarray of shape (n_y, m). Returns a float.
+    """
+    A2 = as_matrix("A2", A2, working_dtype(None, A2), shape_doc="(n_y, m)")
+    Y = as_matrix("Y", Y, A2.dtype, shape_doc="(n_y, m)", allow_bool=True)
+    if A2.shape != Y.shape:
+        raise ValueError(f"A2 and Y must have the same shape (n_y, m); got {A2.shape} and {Y.shape}")
+    return float(cost_sum_from_probabilities(_rows(A2), _rows(Y), Y.shape[0] == 1) / Y.shape[1])
+
+
+# ----------------------------------------------------------------------------------------
+# The network: forward, backward, update, the chapter's model, predict.
+
+
+def _whole_batch(X, params, names, Y=None):
+    """Layout and workspace holding all m examples as one block, with X (and Y) in place."""
+    m = X.shape[1]
+    layout = Layout(tuple([X.shape[0]] + [W.shape[0] for W, _ in params]), names, X.dtype, m)
+    theta, wt = layout.pack(params)
+    ws, scratch, grads, _ = layout.buffers(1)
+    dims, _, _, _, z_off, a_off = layout.net
+    ws[0, a_off[0]:a_off[0] + X.size] = _rows(X).ravel()
+    if Y is not None:
+        ws[0, z_off[0]:z_off[0] + Y.size] = _rows(Y).ravel()
+    return layout, theta, wt, ws, scratch, grads
+
+
+def _region(layout, ws, offsets, l):
+    """Z[l] or A[l] of the single block, back in the chapter's ``(n[l], m)`` layout."""
+    n, m = layout.dims[l], layout.block_rows
+    return _rows(ws[0, offsets[l]:offsets[l] + m * n].reshape(m, n))
+
+
+def forward_propagation(X, parameters, activations=None):
+    """Forward propagation through all layers  (6.22); see ``reference.forward_propagation``.
+
+    Returns ``(AL, cache)`` with ``cache = {Z1, A1, ..., ZL, AL}``, each ``(n[l], m)``.
+    """
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    layout, theta, wt, ws, _, _ = _whole_batch(X, params, names)
+    forward_block(X.shape[1], theta, wt, layout.net, ws[0])
+    z_off, a_off = layout.net[4], layout.net[5]
+    cache = {}
+    for l in range(1, len(layout.dims)):
+        cache[f"Z{l}"] = _region(layout, ws, z_off, l)
+        cache[f"A{l}"] = _region(layout, ws, a_off, l)
+    return cache[f"A{len(params)}"], cache
+
+
+def backward_propagation(parameters, cache, X, Y, activations=None):
+    """Backward propagation (6.35–6.41, L layers); see ``reference.backward_propagation``.
+
+    Returns ``grads = {dW1, db1, ..., dWL, dbL}``.
+    """
+    X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
+    cache = check_cache(cache, X, params)
+    layout, theta, _, ws, scratch, grads = _whole_batch(X, params, names, Y)
+    z_off, a_off = layout.net[4], layout.net[5]
+    for l in range(1, len(layout.dims)):
+        for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
+            ws[0, off:off + cache[key].size] = _rows(cache[key]).ravel()
+    backward_block(X.shape[1], theta, layout.net, ws[0], scratch[0], grads[0])
+    return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
+
+
+def update_parameters(parameters, grads, learning_rate=1.2):
+    """Gradient descent: W[l] := W[l] - alpha dW[l], b[l] := b[l] - alpha db[l]  (6.14).
+
+    Returns a new dict; ``parameters`` is not modified.
+    """
+    params, grads_list, lr = check_update(parameters, grads, learning_rate)
+    dims = tuple([params[0][0].shape[1]] + [W.shape[0] for W, _ in params])
+    layout = Layout(dims, ("identity",) * (len(dims) - 1), params[0][0].dtype, 1)
+    theta, _ = layout.pack(params)
+    grad, _ = layout.pack(grads_list)
+    sgd_update(theta, grad, lr)
+    return layout.unpack(theta)
+
+
+def _n_chunks(batch_rows, n_weights, block_rows):
+    """One chunk per thread when the batch is big enough to pay for starting threads."""
+    threads = numba.get_num_threads()
+    if threads == 1 or batch_rows * n_weights < PARALLEL_MIN_WORK:
+        return 1
+    return max(1, min(threads, -(-batch_rows // block_rows)))
+
+
+class _Trainer:
+    """The state of one compiled training run: packed parameters and work buffers,
+    allocated once; ``run(e0, e1)`` trains epochs e0..e1-1 in one kernel call."""
+
+    def __init__(self, X, Y, params, names, learning_rate, orders, batch_size):
+        dims = tuple([X.shape[0]] + [W.shape[0] for W, _ in params])
+        self.layout = Layout(dims, names, X.dtype, min(BLOCK_ROWS, batch_size))
+        self.theta, self.wt = self.layout.pack(params)
+        self.XT, self.YT = _rows(X), _rows(Y)
+        self.orders = np.ascontiguousarray(orders, dtype=np.int64)
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
+        self.buffers = self.layout.buffers(_n_chunks(batch_size, n_weights, self.layout.block_rows))
+
+    def run(self, epoch_start, epoch_stop, cost_every=1):
+        """Train epochs [epoch_start, epoch_stop); returns their costs (NaN where skipped)."""
+        costs = np.full(epoch_stop - epoch_start, np.nan)
+        train_epochs(self.layout.block_rows, self.XT, self.YT, self.orders, self.batch_size,
+                     epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta, self.wt,
+                     self.layout.net, *self.buffers, costs)
+        return costs
+
+    def parameters(self):
+        return self.layout.unpack(self.theta)
+
+
+def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False, *,
+             hidden_activation="tanh"):
+    """The chapter's two-layer network trained by gradient descent (6.9.2–6.9.3), compiled.
+
+    Same arguments, initialisation and printed lines as ``reference.nn_model``; the whole
+    iteration loop runs inside one kernel call (with ``print_cost``, one call per 1000
+    iterations, each computing the cost only for the iteration it prints).
+    """
+    n_x, n_h, n_y = layer_sizes(X, Y, n_h)
+    parameters = initialize_parameters(n_x, n_h, n_y)
+    names = (hidden_activation, "sigmoid" if n_y == 1 else "softmax")
+    X, Y, params, names, _, _ = prepare(X, Y, parameters, names, dtype=np.float64)
+    num_iterations = check_count("num_iterations", num_iterations)
+    lr = check_learning_rate(learning_rate)
+    m = X.shape[1]
+    trainer = _Trainer(X, Y, params, names, lr, np.arange(m)[None, :], m)
+    every = 1000
+    if not print_cost:
+        trainer.run(0, num_iterations, cost_every=num_iterations + 1)
+    for start in range(0, num_iterations if print_cost else 0, every):
+        cost = trainer.run(start, min(start + every, num_iterations), cost_every=every)[0]
+        print("Cost after iteration %i: %f" % (start, cost))
+    return trainer.parameters()
+
+
+def predict(parameters, X, activations=None):
+    """Class predictions from forward propagation; see ``reference.predict``."""
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    return predictions_from_output(_forward_output(X, params, names), names[-1])
+
+# ----------------------------------------------------------------------------------------
+# The general entry points' backend (called by nnfast.api after validation).
+
+
+def _forward_output(X, params, names):
+    layout, theta, wt, ws, _, _ = _whole_batch(X, params, names)
+    forward_block(X.shape[1], theta, wt, layout.net, ws[0])
+    return _region(layout, ws, layout.net[5], len(params))
+
+
+def _gradients(X, Y, params, names):
+    m = X.shape[1]
+    trainer = _Trainer(X, Y, params, names, 1.0, np.arange(m)[None, :], m)
+    layout = trainer.layout
+    ws, scratch, grads, chunk_costs = trainer.buffers
+    cost = gradient_pass(layout.block_rows, trainer.XT, trainer.YT, trainer.orders[0], 0, m,
+                         trainer.theta, trainer.wt, layout.net, ws, scratch, grads, chunk_costs, True)
+    return cost / m, layout.unpack(grads[0] / X.dtype.type(m), prefix="d")
+
+
+def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs):
+    trainer = _Trainer(X, Y, params, names, learning_rate, orders, batch_size)
+    costs = trainer.run(0, n_epochs)
+    return trainer.parameters(), costs

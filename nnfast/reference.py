@@ -1,0 +1,504 @@
+"""The vectorized NumPy reference: the chapter's equations written as the chapter writes them.
+
+This module is the oracle the compiled backend is tested against, so it favours the
+obvious over the fast: ``np.dot``, broadcasting, ``np.sum(..., axis=1, keepdims=True)``.
+Where the chapter's code is numerically unsafe it is fixed here, and the fix is noted:
+
+- sigmoid ``1/(1+exp(-z))`` overflows (and warns) for z < -709: computed from exp(-|z|);
+- softmax ``exp(z)/sum(exp(z))`` overflows for z > 709: the column maximum is subtracted
+  first (softmax is invariant to shifting a column);
+- ``log(A2)`` and ``log(1-A2)`` are -inf once a probability rounds to 0 or 1: costs computed
+  from probabilities clamp the argument of the log at the smallest normal number, and the
+  training costs are computed from the logits Z[L] with ``log1p`` instead (exact, finite).
+
+Notation (section 6.5): ``X`` is ``(n_x, m)``, one example per column; ``W[l]`` is
+``(n[l], n[l-1])``, ``b[l]`` is ``(n[l], 1)``; ``Z[l]``, ``A[l]`` are ``(n[l], m)``.
+All functions keep float32 input in float32.
+"""
+
+import numpy as np
+
+from . import _activations
+from ._activations import predictions_from_output
+from ._validate import (as_float_array, as_matrix, as_real_array, check_cache, check_count, check_learning_rate,
+                        check_update, prepare, working_dtype)
+
+__all__ = [
+    "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "bipolar_sigmoid", "arctan",
+    "binary_step", "identity", "softmax",
+    "sigmoid_derivative", "tanh_derivative", "relu_derivative", "leaky_relu_derivative",
+    "softplus_derivative", "bipolar_sigmoid_derivative", "arctan_derivative",
+    "binary_step_derivative", "identity_derivative",
+    "layer_sizes", "initialize_parameters", "linear_forward", "linear_backward",
+    "forward_propagation", "compute_cost", "backward_propagation", "update_parameters",
+    "nn_model", "predict",
+]
+
+# ----------------------------------------------------------------------------------------
+# Activations (section 6.6 and its table). Each takes Z of any shape.
+
+
+def sigmoid(Z):
+    """sigma(z) = 1/(1+exp(-z))  (6.10, 6.23), without overflow for any z."""
+    Z = as_float_array("Z", Z)
+    e = np.exp(-np.abs(Z))  # <= 1: never overflows
+    return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def tanh(Z):
+    """tanh(z) = 2 sigma(2z) - 1  (6.25)."""
+    return np.tanh(as_float_array("Z", Z))
+
+
+def relu(Z):
+    """max(0, z)  (6.28)."""
+    Z = as_float_array("Z", Z)
+    return np.maximum(Z, 0)
+
+
+def leaky_relu(Z):
+    """max(0.01 z, z)  (6.29)."""
+    Z = as_float_array("Z", Z)
+    return np.where(Z > 0, Z, Z * _activations.LEAKY_SLOPE)
+
+
+def softplus(Z):
+    """Smooth ReLU log(1 + exp(z))  (6.30), as max(z, 0) + log1p(exp(-|z|)) so it never overflows."""
+    Z = as_float_array("Z", Z)
+    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+
+def bipolar_sigmoid(Z):
+    """(1 - exp(-z)) / (1 + exp(-z))  (6.24) = tanh(z/2); evaluated at |z| and mirrored (odd)."""
+    Z = as_float_array("Z", Z)
+    e = np.exp(-np.abs(Z))
+    return np.sign(Z) * ((1 - e) / (1 + e))
+
+
+def arctan(Z):
+    """tan^-1(z)  (6.26)."""
+    return np.arctan(as_float_array("Z", Z))
+
+
+def binary_step(Z):
+    """1 for z > 0, else 0  (6.27; the chapter leaves z = 0 open: we return 0, like relu'(0)).
+
+    Its derivative is zero wherever it exists, so no gradient flows through a binary-step
+    layer: it is here for the perceptron, not for gradient descent.
+    """
+    Z = as_float_array("Z", Z)
+    return (Z > 0).astype(Z.dtype)
+
+
+def identity(Z):
+    """z (linear output, regression)."""
+    return as_float_array("Z", Z).copy()
+
+
+def softmax(Z):
+    """exp(z_j) / sum_k exp(z_k) over axis 0 (each column of ``(C, m)``)  (6.31, 6.54).
+
+    The chapter's code (and its equation 6.31, whose denominator reads sum z_k) computes
+    ``exp(Z)`` directly, which overflows for z > 709; subtracting each column's maximum
+    leaves the result unchanged and keeps every exponent <= 0.
+    """
+    Z = as_float_array("Z", Z)
+    t = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+    return t / np.sum(t, axis=0, keepdims=True)
+
+
+def sigmoid_derivative(Z):
+    """sigma'(z) = sigma(z)(1 - sigma(z))."""
+    return _sigmoid_derivative_from(sigmoid(Z))
+
+
+def tanh_derivative(Z):
+    """tanh'(z) = 1 - tanh(z)^2."""
+    return _tanh_derivative_from(tanh(Z))
+
+
+def relu_derivative(Z):
+    """1 for z > 0, 0 for z < 0 (0 at z = 0)."""
+    Z = as_float_array("Z", Z)
+    return (Z > 0).astype(Z.dtype)
+
+
+def leaky_relu_derivative(Z):
+    """1 for z > 0, 0.01 for z < 0 (0.01 at z = 0)."""
+    Z = as_float_array("Z", Z)
+    return np.where(Z > 0, 1, _activations.LEAKY_SLOPE).astype(Z.dtype)
+
+
+def softplus_derivative(Z):
+    """softplus'(z) = 1 / (1 + exp(-z)) = sigma(z)."""
+    return sigmoid(Z)
+
+
+def bipolar_sigmoid_derivative(Z):
+    """2 exp(-z) / (1 + exp(-z))^2 = (1 - f(z)^2) / 2  (the table's form, even in z)."""
+    return _bipolar_derivative_from(bipolar_sigmoid(Z))
+
+
+def arctan_derivative(Z):
+    """1 / (1 + z^2), as r^2/(1 + r^2) with r = 1/z for |z| > 1 so z^2 cannot overflow."""
+    Z = as_float_array("Z", Z)
+    a = np.abs(Z)
+    big = a > 1
+    r = np.where(big, 1 / np.where(big, a, 1), a)  # r <= 1; no division by zero
+    r2 = r * r
+    return np.where(big, r2 / (1 + r2), 1 / (1 + r2))
+
+
+def binary_step_derivative(Z):
+    """0 everywhere (undefined at z = 0; 0 is returned): no gradient flows through a step."""
+    return np.zeros_like(as_float_array("Z", Z))
+
+
+def identity_derivative(Z):
+    """1 everywhere."""
+    return np.ones_like(as_float_array("Z", Z))
+
+
+def _sigmoid_derivative_from(A):
+    return A * (1 - A)
+
+
+def _tanh_derivative_from(A):
+    # A1 * A1 rather than the chapter's np.power(A1, 2): same value, ~3x faster in NumPy.
+    return 1 - A * A
+
+
+def _bipolar_derivative_from(A):
+    return (1 - A * A) / 2
+
+
+_FORWARD = {name: globals()[name] for name in _activations.NAMES}
+
+# g'(Z) for backpropagation (6.39), computed from A = g(Z) where that is cheaper.
+_DERIVATIVE_FROM = {
+    "sigmoid": lambda Z, A: _sigmoid_derivative_from(A),
+    "tanh": lambda Z, A: _tanh_derivative_from(A),
+    "bipolar_sigmoid": lambda Z, A: _bipolar_derivative_from(A),
+    "relu": lambda Z, A: relu_derivative(Z),
+    "leaky_relu": lambda Z, A: leaky_relu_derivative(Z),
+    "softplus": lambda Z, A: sigmoid(Z),
+    "arctan": lambda Z, A: arctan_derivative(Z),
+    "binary_step": lambda Z, A: binary_step_derivative(Z),
+    "identity": lambda Z, A: identity_derivative(Z),
+}
+
+# ----------------------------------------------------------------------------------------
+# Costs
+
+
+def _safe_log(P):
+    """log(P) with P clamped at the smallest normal number, so a probability that rounded to
+    0 gives a large finite loss instead of -inf (the chapter's ``np.log(A2)``)."""
+    return np.log(np.maximum(P, np.finfo(P.dtype).tiny))
+
+
+def compute_cost(A2, Y, parameters=None):
+    """The cross-entropy cost of the output probabilities.
+
+    Binary (6.12/6.32) when ``Y`` has one row, categorical (6.55.b) when it has more, as in
+    section 6.9.4. ``parameters`` is accepted for the chapter's signature and not used.
+
+    Parameters
+    ----------
+    A2 : ndarray of shape (n_y, m)
+        Output probabilities (sigmoid or softmax).
+    Y : ndarray of shape (n_y, m)
+        0/1 labels, or one-hot columns when ``n_y > 1``.
+
+    Returns
+    -------
+    float
+    """
+    A2 = as_matrix("A2", A2, working_dtype(None, A2), shape_doc="(n_y, m)")
+    Y = as_matrix("Y", Y, A2.dtype, shape_doc="(n_y, m)", allow_bool=True)
+    if A2.shape != Y.shape:
+        raise ValueError(f"A2 and Y must have the same shape (n_y, m); got {A2.shape} and {Y.shape}")
+    return _cost_from_probabilities(A2, Y)
+
+
+def _cost_from_probabilities(A, Y):
+    m = Y.shape[1]
+    if Y.shape[0] == 1:
+        logprobs = np.multiply(_safe_log(A), Y) + np.multiply(_safe_log(1 - A), 1 - Y)
+    else:
+        logprobs = np.multiply(_safe_log(A), Y)
+    return float(-1 / m * np.sum(logprobs))
+
+
+def _cost_from_logits(ZL, AL, Y, output):
+    """The cost J of the output layer, computed from the logits Z[L] where that is exact.
+
+    sigmoid: per element softplus(z) - y z  (= -y log a - (1-y) log(1-a), 6.33, never -inf);
+    softmax: per column logsumexp(z) - sum_k y_k z_k  (= -sum_k y_k log a_k, 6.55.a);
+    identity: (1/2) sum (a - y)^2.  Each is summed over all elements and divided by m.
+    """
+    m = Y.shape[1]
+    if output == "sigmoid":
+        total = np.sum(softplus(ZL) - Y * ZL)
+    elif output == "softmax":
+        zmax = np.max(ZL, axis=0, keepdims=True)
+        lse = zmax + np.log(np.sum(np.exp(ZL - zmax), axis=0, keepdims=True))
+        total = np.sum(Y * (lse - ZL))
+    else:
+        total = 0.5 * np.sum((AL - Y) ** 2)
+    return float(total / m)
+
+# ----------------------------------------------------------------------------------------
+# The two-layer program of section 6.9.2, generalised to L layers where it costs nothing.
+
+
+def layer_sizes(X, Y, n_h=4):
+    """``(n_x, n_h, n_y)`` from the shapes of X ``(n_x, m)`` and Y ``(n_y, m)``; n_h is the
+    chapter's 4 unless given."""
+    X = as_real_array("X", X)
+    Y = as_real_array("Y", Y, allow_bool=True)
+    for name, a in (("X", X), ("Y", Y)):
+        if a.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D array; got {a.ndim}-D of shape {a.shape}")
+    return (X.shape[0], check_count("n_h", n_h, minimum=1), Y.shape[0])
+
+
+def initialize_parameters(n_x, n_h, n_y):
+    """The chapter's initialisation: W ~ randn * 0.01, b = 0, from seed 2.
+
+    Draws ``W1`` then ``W2`` from ``np.random.RandomState(2)``, which is the same stream as
+    the chapter's ``np.random.seed(2); np.random.randn(...)`` without touching the caller's
+    global random state.
+
+    Returns
+    -------
+    dict
+        ``W1 (n_h, n_x)``, ``b1 (n_h, 1)``, ``W2 (n_y, n_h)``, ``b2 (n_y, 1)``, float64.
+    """
+    n_x, n_h, n_y = (check_count(k, v, minimum=1) for k, v in (("n_x", n_x), ("n_h", n_h), ("n_y", n_y)))
+    rng = np.random.RandomState(2)
+    W1 = rng.randn(n_h, n_x) * 0.01
+    b1 = np.zeros((n_h, 1))
+    W2 = rng.randn(n_y, n_h) * 0.01
+    b2 = np.zeros((n_y, 1))
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+
+
+def linear_forward(A_prev, W, b):
+    """Z = W·A_prev + b with the broadcast bias  (6.22.a/c).
+
+    A_prev ``(n[l-1], m)``, W ``(n[l], n[l-1])``, b ``(n[l], 1)`` → Z ``(n[l], m)``.
+    """
+    A_prev, params = _prepare_linear(A_prev, W, b)
+    return _linear_forward(A_prev, *params[0])
+
+
+def linear_backward(dZ, A_prev, W):
+    """dW = (1/m) dZ·A_prevᵀ, db = (1/m) Σ dZ over examples, dA_prev = Wᵀ·dZ  (6.36–6.41).
+
+    Returns ``(dA_prev (n[l-1], m), dW (n[l], n[l-1]), db (n[l], 1))``.
+    """
+    A_prev, params = _prepare_linear(A_prev, W, np.zeros((np.shape(W)[0], 1)))
+    dZ = as_matrix("dZ", dZ, A_prev.dtype, shape_doc="(n[l], m)")
+    if dZ.shape != (params[0][0].shape[0], A_prev.shape[1]):
+        raise ValueError(f"dZ must have shape (n[l], m) = {(params[0][0].shape[0], A_prev.shape[1])}; "
+                         f"got {dZ.shape}")
+    return _linear_backward(dZ, A_prev, params[0][0])
+
+
+def _prepare_linear(A_prev, W, b):
+    X, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": b}, ("identity",),
+                                    dtype=working_dtype(None, A_prev))
+    return X, params
+
+
+def _linear_forward(A_prev, W, b):
+    return np.dot(W, A_prev) + b
+
+
+def _linear_backward(dZ, A_prev, W):
+    m = A_prev.shape[1]
+    dW = 1 / m * np.dot(dZ, A_prev.T)
+    db = 1 / m * np.sum(dZ, axis=1, keepdims=True)
+    return np.dot(W.T, dZ), dW, db
+
+
+def forward_propagation(X, parameters, activations=None):
+    """Forward propagation through all layers  (6.22).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_x, m)
+    parameters : dict
+        ``W1..WL`` ``(n[l], n[l-1])`` and ``b1..bL`` ``(n[l], 1)``.
+    activations : sequence of str, optional
+        One name per layer. Default: the chapter's network — tanh hidden layers, sigmoid
+        output for one output unit, softmax for more (6.9.4).
+
+    Returns
+    -------
+    AL : ndarray of shape (n[L], m)
+    cache : dict
+        ``Z1, A1, ..., ZL, AL`` (for the chapter's network: ``Z1, A1, Z2, A2``).
+    """
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    cache = _forward(X, params, names)
+    return cache[f"A{len(params)}"], cache
+
+
+def _forward(X, params, names):
+    cache = {}
+    A = X
+    for l, ((W, b), name) in enumerate(zip(params, names), start=1):
+        Z = _linear_forward(A, W, b)
+        A = _FORWARD[name](Z)
+        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+    return cache
+
+
+def backward_propagation(parameters, cache, X, Y, activations=None):
+    """Backward propagation  (6.35–6.41, generalised to L layers).
+
+    dZ[L] = A[L] - Y for each output/cost pair; then for l = L..1:
+    dW[l] = (1/m) dZ[l]·A[l-1]ᵀ, db[l] = (1/m) Σ_columns dZ[l],
+    dZ[l-1] = (W[l]ᵀ·dZ[l]) * g[l-1]'(Z[l-1]).
+
+    Parameters
+    ----------
+    parameters : dict
+    cache : dict
+        From ``forward_propagation``: ``Z1, A1, ..., ZL, AL``.
+    X : ndarray of shape (n_x, m)
+    Y : ndarray of shape (n_y, m)
+    activations : sequence of str, optional (as in ``forward_propagation``)
+
+    Returns
+    -------
+    grads : dict
+        ``dW1, db1, ..., dWL, dbL`` with the shapes of ``W1, b1, ...``.
+    """
+    X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
+    return _backward(params, check_cache(cache, X, params), X, Y, names)
+
+
+def _backward(params, cache, X, Y, names):
+    L = len(params)
+    grads = {}
+    dZ = cache[f"A{L}"] - Y  # (6.35), (6.56.d) and the squared-error case alike
+    for l in range(L, 0, -1):
+        A_prev = X if l == 1 else cache[f"A{l - 1}"]
+        W = params[l - 1][0]
+        dA_prev, grads[f"dW{l}"], grads[f"db{l}"] = _linear_backward(dZ, A_prev, W)
+        if l > 1:
+            dZ = dA_prev * _DERIVATIVE_FROM[names[l - 2]](cache[f"Z{l - 1}"], cache[f"A{l - 1}"])  # (6.39)
+    return dict(sorted(grads.items(), key=lambda kv: (int(kv[0][2:]), kv[0][1])))
+
+
+def update_parameters(parameters, grads, learning_rate=1.2):
+    """Gradient descent: W[l] := W[l] - alpha dW[l], b[l] := b[l] - alpha db[l]  (6.14).
+
+    Returns a new dict; ``parameters`` is not modified.
+    """
+    params, grads_list, lr = check_update(parameters, grads, learning_rate)
+    return _as_dict(_update(params, {f"d{k}{l}": g for l, pair in enumerate(grads_list, 1)
+                                     for k, g in zip("Wb", pair)}, lr))
+
+
+def _update(params, grads, lr):
+    return [(W - lr * grads[f"dW{l}"], b - lr * grads[f"db{l}"])
+            for l, (W, b) in enumerate(params, start=1)]
+
+
+def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False, *,
+             hidden_activation="tanh"):
+    """The chapter's two-layer network trained by gradient descent (6.9.2–6.9.3).
+
+    Initialises with ``initialize_parameters`` (seed 2, randn * 0.01), then repeats
+    forward propagation, cost, backward propagation and update ``num_iterations`` times,
+    printing ``Cost after iteration %i: %f`` every 1000 iterations when ``print_cost``.
+    The output layer is sigmoid with the binary cost when Y has one row, softmax with the
+    categorical cost when Y is one-hot with more rows (6.9.4).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_x, m)
+    Y : ndarray of shape (n_y, m)
+    n_h : int
+        Size of the hidden layer.
+    hidden_activation : str
+        The hidden layer's activation (the chapter's tanh; exercise 7 uses sigmoid).
+
+    Returns
+    -------
+    parameters : dict
+        ``W1, b1, W2, b2`` (float64).
+    """
+    n_x, n_h, n_y = layer_sizes(X, Y, n_h)
+    parameters = initialize_parameters(n_x, n_h, n_y)
+    names = (hidden_activation, "sigmoid" if n_y == 1 else "softmax")
+    X, Y, params, names, _, _ = prepare(X, Y, parameters, names, dtype=np.float64)
+    num_iterations = check_count("num_iterations", num_iterations)
+    lr = check_learning_rate(learning_rate)
+    for i in range(num_iterations):
+        cache = _forward(X, params, names)
+        cost = _cost_from_probabilities(cache["A2"], Y)
+        grads = _backward(params, cache, X, Y, names)
+        params = _update(params, grads, lr)
+        if print_cost and i % 1000 == 0:
+            print("Cost after iteration %i: %f" % (i, cost))
+    return _as_dict(params)
+
+
+def _as_dict(params):
+    out = {}
+    for l, (W, b) in enumerate(params, start=1):
+        out[f"W{l}"], out[f"b{l}"] = W, b
+    return out
+
+
+def predict(parameters, X, activations=None):
+    """Class predictions from forward propagation.
+
+    Sigmoid output: ``A[L] > 0.5`` as 0/1 integers of shape ``(n_y, m)`` (the chapter's
+    threshold); softmax output: the class index ``argmax`` over axis 0, shape ``(m,)``
+    (6.9.4); identity output: ``A[L]`` itself (regression).
+    """
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    return predictions_from_output(_forward(X, params, names)[f"A{len(params)}"], names[-1])
+
+
+# ----------------------------------------------------------------------------------------
+# The general entry points' backend (called by nnfast.api after validation).
+
+
+def _gradients(X, Y, params, names):
+    cache = _forward(X, params, names)
+    L = len(params)
+    cost = _cost_from_logits(cache[f"Z{L}"], cache[f"A{L}"], Y, names[-1])
+    return cost, _backward(params, cache, X, Y, names)
+
+
+def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs):
+    """Full-batch or mini-batch gradient descent; the reference for ``compiled``'s loop.
+
+    Epoch e visits the columns in the order ``orders[e % len(orders)]`` in batches of
+    ``batch_size`` (the last may be smaller); full batch is one batch of all m columns,
+    i.e. one iteration. The cost of an epoch is the mean of its batches' costs, each from
+    the forward pass before that batch's update. Returns the final params and the costs.
+    """
+    m = X.shape[1]
+    costs = np.empty(n_epochs)
+    for e in range(n_epochs):
+        order = orders[e % len(orders)]
+        batch_costs = []
+        for start in range(0, m, batch_size):
+            cols = order[start:start + batch_size]
+            cost, grads = _gradients(X[:, cols], Y[:, cols], params, names)
+            params = _update(params, grads, learning_rate)
+            batch_costs.append(cost)
+        costs[e] = np.mean(batch_costs)
+    return _as_dict(params), costs
+
+
+def _forward_output(X, params, names):
+    return _forward(X, params, names)[f"A{len(params)}"]
