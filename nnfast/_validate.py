@@ -209,9 +209,9 @@ def check_parameters(parameters, layer_dims=None, name="parameters"):
             found.append(n_prev)
         elif n_prev != found[-1]:
             raise ValueError(
-                f"{name}['W{l}'] must have shape (n[{l}], n[{l - 1}]) = ({n_l}, {found[-1]}) to follow "
-                f"W{l - 1} of shape {tuple(parameters[f'W{l - 1}'].shape)}; got {W.shape}"
-                + (" (transposed?)" if W.shape[::-1][1] == found[-1] else "")
+                f"{name}['W{l}'] must have n[{l - 1}] = {found[-1]} columns, shape (n[{l}], {found[-1]}), "
+                f"to follow W{l - 1} of shape {np.shape(parameters[f'W{l - 1}'])}; got {W.shape}"
+                + (" (transposed?)" if W.shape[0] == found[-1] else "")
             )
         found.append(n_l)
         if dims is not None and W.shape != (dims[l], dims[l - 1]):

@@ -103,7 +103,8 @@ def softmax(Z):
     leaves the result unchanged and keeps every exponent <= 0.
     """
     Z = as_float_array("Z", Z)
-    t = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+    with np.errstate(over="ignore"):  # z - max < -1.8e308 rounds to -inf, and exp(-inf) = 0 is exact
+        t = np.exp(Z - np.max(Z, axis=0, keepdims=True))
     return t / np.sum(t, axis=0, keepdims=True)
 
 
@@ -242,7 +243,8 @@ def _cost_from_logits(ZL, AL, Y, output):
         total = np.sum(softplus(ZL) - Y * ZL)
     elif output == "softmax":
         zmax = np.max(ZL, axis=0, keepdims=True)
-        lse = zmax + np.log(np.sum(np.exp(ZL - zmax), axis=0, keepdims=True))
+        with np.errstate(over="ignore"):  # as in softmax: exp(-inf) = 0 is exact
+            lse = zmax + np.log(np.sum(np.exp(ZL - zmax), axis=0, keepdims=True))
         total = np.sum(Y * (lse - ZL))
     else:
         total = 0.5 * np.sum((AL - Y) ** 2)

