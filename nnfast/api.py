@@ -12,6 +12,7 @@ import numpy as np
 
 from . import compiled, reference
 from ._activations import RELU_LIKE, predictions_from_output
+from ._schedule import epoch_orders
 from ._validate import (check_activations, check_count, check_layer_dims, check_learning_rate,
                         check_parameters, prepare, working_dtype)
 
@@ -87,7 +88,8 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
 
 
 def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
-          batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None):
+          batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
+          callback=None):
     """Train an L-layer network by gradient descent.
 
     Parameters
@@ -125,6 +127,11 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     backend : {"compiled", "reference"}
     dtype : {None, float32, float64}
         Working precision; default float32 if X is float32, else float64.
+    callback : callable, optional
+        ``callback(done, total, cost)`` is called from Python between kernel calls: after
+        every epoch for mini-batch runs, after every 1% of the iterations for full batch
+        (``done`` epochs/iterations so far, ``cost`` the latest recorded cost). For
+        progress bars; without it the whole run is one kernel call.
 
     Returns
     -------
@@ -161,14 +168,10 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
             raise ValueError("num_iterations is for full-batch training; with batch_size give epochs")
         n_epochs = check_count("epochs", epochs)
         batch = min(check_count("batch_size", batch_size, minimum=1), m)
-        if shuffle:
-            rng = np.random.default_rng(shuffle_seq)
-            orders = np.stack([rng.permutation(m) for _ in range(max(n_epochs, 1))])
-        else:
-            orders = np.arange(m)[None, :]
+        orders = epoch_orders(m, n_epochs, shuffle, np.random.default_rng(shuffle_seq))
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
-    trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs)
+    trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs, callback)
     extra = {"learning_rate": lr, "num_iterations": num_iterations, "epochs": epochs,
              "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name}
     return TrainResult(trained, costs, dims, names, backend, extra)

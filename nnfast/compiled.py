@@ -20,6 +20,7 @@ from ._kernels.dense import dense_backward_input, dense_backward_params, dense_f
 from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_update, train_epochs
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout
+from ._schedule import callback_chunks
 from ._validate import (as_float_array, as_matrix, check_cache, check_count, check_learning_rate,
                         check_update, prepare, working_dtype)
 from .reference import initialize_parameters, layer_sizes
@@ -296,7 +297,13 @@ def _gradients(X, Y, params, names):
     return cost / m, layout.unpack(grads[0] / X.dtype.type(m), prefix="d")
 
 
-def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs):
+def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None):
     trainer = _Trainer(X, Y, params, names, learning_rate, orders, batch_size)
-    costs = trainer.run(0, n_epochs)
+    if callback is None:
+        costs = trainer.run(0, n_epochs)
+        return trainer.parameters(), costs
+    costs = np.empty(n_epochs)
+    for start, stop in callback_chunks(n_epochs, batch_size == X.shape[1]):
+        costs[start:stop] = trainer.run(start, stop)
+        callback(stop, n_epochs, costs[stop - 1])
     return trainer.parameters(), costs

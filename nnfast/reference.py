@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _activations
 from ._activations import predictions_from_output
+from ._schedule import callback_chunks
 from ._validate import (as_float_array, as_matrix, as_real_array, check_cache, check_count, check_learning_rate,
                         check_update, prepare, working_dtype)
 
@@ -480,25 +481,28 @@ def _gradients(X, Y, params, names):
     return cost, _backward(params, cache, X, Y, names)
 
 
-def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs):
+def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None):
     """Full-batch or mini-batch gradient descent; the reference for ``compiled``'s loop.
 
     Epoch e visits the columns in the order ``orders[e % len(orders)]`` in batches of
     ``batch_size`` (the last may be smaller); full batch is one batch of all m columns,
     i.e. one iteration. The cost of an epoch is the mean of its batches' costs, each from
-    the forward pass before that batch's update. Returns the final params and the costs.
+    the forward pass before that batch's update. Returns the final parameters and costs.
     """
     m = X.shape[1]
     costs = np.empty(n_epochs)
-    for e in range(n_epochs):
-        order = orders[e % len(orders)]
-        batch_costs = []
-        for start in range(0, m, batch_size):
-            cols = order[start:start + batch_size]
-            cost, grads = _gradients(X[:, cols], Y[:, cols], params, names)
-            params = _update(params, grads, learning_rate)
-            batch_costs.append(cost)
-        costs[e] = np.mean(batch_costs)
+    for start, stop in callback_chunks(n_epochs, batch_size == m):
+        for e in range(start, stop):
+            order = orders[e % len(orders)]
+            batch_costs = []
+            for first in range(0, m, batch_size):
+                cols = order[first:first + batch_size]
+                cost, grads = _gradients(X[:, cols], Y[:, cols], params, names)
+                params = _update(params, grads, learning_rate)
+                batch_costs.append(cost)
+            costs[e] = np.mean(batch_costs)
+        if callback is not None:
+            callback(stop, n_epochs, costs[stop - 1])
     return _as_dict(params), costs
 
 
