@@ -373,7 +373,8 @@ def _mnist_folder(path):
                             f"got {type(path).__name__}")
         folder, origin = Path(path), "the path argument"
     elif os.environ.get(MNIST_ENV_VAR):
-        folder, origin = Path(os.environ[MNIST_ENV_VAR]), f"the environment variable {MNIST_ENV_VAR}"
+        folder = Path(os.environ[MNIST_ENV_VAR])
+        origin = f"the environment variable {MNIST_ENV_VAR}"
     else:
         raise FileNotFoundError(
             f"No MNIST folder given: load_mnist(path=None) and the environment variable "
@@ -438,7 +439,7 @@ def _read_idx(file, kind):
         return payload.reshape(count, _PIXELS)
     if count and payload.max() > 9:
         i = int(np.argmax(payload > 9))
-        raise ValueError(f"{file}: labels must be digits 0..9; label {i} is {payload[i]}")
+        raise ValueError(f"{file}: labels must be digits 0..9; label {i} is {int(payload[i])}")
     return payload
 
 
@@ -456,9 +457,9 @@ def _read_csv(file):
         try:
             data = np.loadtxt(file, delimiter=",", dtype=np.float64, ndmin=2)
         except ValueError as exc:
-            raise ValueError(f"{file}: not in the chapter's MNIST CSV format (each line: the label, "
-                             f"then {_PIXELS} pixel values, {_PIXELS + 1} numbers separated by "
-                             f"commas): {exc}") from exc
+            raise ValueError(f"{file}: not in the chapter's MNIST CSV format (each line: the "
+                             f"label, then {_PIXELS} pixel values, {_PIXELS + 1} numbers "
+                             f"separated by commas): {exc}") from exc
     if data.shape[0] == 0:
         raise ValueError(f"{file}: holds no data lines")
     if data.shape[1] != _PIXELS + 1:
@@ -469,12 +470,12 @@ def _read_csv(file):
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(f"{file}: labels must be digits 0..9; data line {i + 1} has label "
-                         f"{labels[i]!r}")
+                         f"{labels[i].item()!r}")
     bad = ~((pixels >= 0) & (pixels <= 255) & (pixels == np.floor(pixels)))
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
         raise ValueError(f"{file}: pixels must be whole numbers in 0..255; data line {i + 1}, "
-                         f"pixel {j} is {pixels[i, j]!r}")
+                         f"pixel {j} is {pixels[i, j].item()!r}")
     return pixels.astype(np.uint8), labels.astype(np.uint8)
 
 
@@ -601,10 +602,10 @@ def one_hot(y, C=None):
         bad = ~(np.isfinite(arr) & (arr == np.floor(arr)))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"y must hold whole-number class labels; y[{i}] is {arr[i]!r}")
+            raise ValueError(f"y must hold whole-number class labels; y[{i}] is {arr[i].item()!r}")
     if arr.size and arr.min() < 0:
         i = int(np.argmin(arr))
-        raise ValueError(f"y must hold class labels >= 0; y[{i}] is {arr[i]!r}")
+        raise ValueError(f"y must hold class labels >= 0; y[{i}] is {arr[i].item()!r}")
     if C is None:
         if arr.size == 0:
             raise ValueError("y is empty, so the number of classes cannot be inferred: pass C")
@@ -613,7 +614,8 @@ def one_hot(y, C=None):
         C = check_count("C", C, minimum=1)
         if arr.size and arr.max() >= C:
             i = int(np.argmax(arr))
-            raise ValueError(f"y must hold class labels in [0, C) = [0, {C}); y[{i}] is {arr[i]!r}")
+            raise ValueError(f"y must hold class labels in [0, C) = [0, {C}); "
+                             f"y[{i}] is {arr[i].item()!r}")
     m = arr.shape[0]
     Y = np.zeros((C, m))
     Y[arr.astype(np.int64), np.arange(m)] = 1.0
@@ -635,7 +637,8 @@ def from_one_hot(Y):
     """
     arr = np.asarray(Y)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"Y must be a numeric one-hot matrix of shape (C, m); got dtype {arr.dtype}")
+        raise TypeError(f"Y must be a numeric one-hot matrix of shape (C, m); "
+                        f"got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[0] == 0:
         raise ValueError(f"Y must be a 2-D one-hot matrix of shape (C, m) with C >= 1; "
                          f"got shape {arr.shape}")

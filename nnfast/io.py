@@ -124,17 +124,20 @@ def _read_key(npz, key, path):
     """One array of the archive; a member that cannot be read is a ValueError naming it."""
     try:
         return npz[key]
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        # np.load(allow_pickle=False) refuses object arrays with a ValueError, and a
-        # truncated or corrupt member fails here too: in both cases the message says which key.
-        raise ValueError(f"{path}: key {key!r} cannot be read as a numeric or text array "
-                         f"(nnfast never unpickles): {exc}") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: key {key!r} is corrupt or truncated: {exc}") from exc
+    except ValueError as exc:
+        # np.load(allow_pickle=False) refuses object arrays with a ValueError; a malformed
+        # .npy header fails the same way. Its own message tells the two apart.
+        raise ValueError(f"{path}: key {key!r} must be a plain numeric or text array (nnfast "
+                         f"never unpickles): {exc}") from exc
 
 
 def _text(value, key, path, ndim):
     """A unicode array of ``ndim`` dimensions as str / tuple of str."""
     if value.dtype.kind != "U":
-        raise TypeError(f"{path}: key {key!r} must be a unicode text array; got dtype {value.dtype}")
+        raise TypeError(f"{path}: key {key!r} must be a unicode text array; "
+                        f"got dtype {value.dtype}")
     if value.ndim != ndim:
         raise ValueError(f"{path}: key {key!r} must be {ndim}-D; got shape {value.shape}")
     return str(value) if ndim == 0 else tuple(str(s) for s in value)
@@ -178,7 +181,8 @@ def load(path):
     try:
         npz = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable .npz archive (truncated or corrupt?): {exc}") from exc
+        raise ValueError(f"{path}: not a readable .npz archive (truncated or corrupt?): "
+                         f"{exc}") from exc
     with npz:
         keys = set(npz.files)
         missing = [key for key in _CORE_KEYS if key not in keys]
@@ -201,15 +205,16 @@ def load(path):
         try:
             dims = check_layer_dims(tuple(int(n) for n in layer_dims))
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{path}: key {exc}") from None
+            raise type(exc)(f"{path}: key 'layer_dims': {exc}") from None
         n_layers = len(dims) - 1
 
         expected = set(_CORE_KEYS) | set(_param_keys(n_layers))
         missing, extra = sorted(expected - keys), sorted(keys - expected)
         if missing or extra:
-            raise ValueError(f"{path}: keys do not match layer_dims {list(dims)} ({n_layers} "
-                             f"layers: W1..W{n_layers}, b1..b{n_layers}): missing {missing}, "
-                             f"unexpected {extra}")
+            found = "; ".join(f"{what} {keys_}" for what, keys_ in
+                              (("missing", missing), ("unexpected", extra)) if keys_)
+            raise ValueError(f"{path}: keys do not match layer_dims {list(dims)}, which needs "
+                             f"{list(_CORE_KEYS)} and W1..W{n_layers}, b1..b{n_layers}: {found}")
 
         names = _text(_read_key(npz, "activations", path), "activations", path, ndim=1)
         costs = _read_key(npz, "costs", path)

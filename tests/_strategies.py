@@ -26,12 +26,13 @@ RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 2e-4}
 DTYPES = st.sampled_from([np.float64, np.float32])
 
 
-def assert_close(actual, desired, dtype, name=""):
+def assert_close(actual, desired, dtype, name="", floor=1e-30):
+    """``max|actual - desired| <= RTOL[dtype] * max(max|desired|, floor)``."""
     actual = np.asarray(actual)
     desired = np.asarray(desired)
     assert actual.shape == desired.shape, (name, actual.shape, desired.shape)
     rtol = RTOL[np.dtype(dtype)]
-    scale = max(float(np.max(np.abs(desired))) if desired.size else 0.0, 1e-30)
+    scale = max(float(np.max(np.abs(desired))) if desired.size else 0.0, floor)
     err = float(np.max(np.abs(actual.astype(np.float64) - desired.astype(np.float64)))) if desired.size else 0.0
     assert err <= rtol * scale, f"{name}: max abs error {err:.3e} > {rtol:g} x scale {scale:.3e}"
 

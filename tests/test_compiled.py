@@ -32,7 +32,9 @@ def test_activation_forward_and_derivative(name, data, dtype):
         got = getattr(compiled, name + suffix)(Z)
         want = getattr(reference, name + suffix)(Z)
         assert np.asarray(got).dtype == np.dtype(dtype)
-        assert_close(got, want, dtype, name + suffix)
+        # Derivatives such as 1 - tanh(z)^2 are O(1) quantities computed by cancellation:
+        # their error is a few ulp of 1, not of the (tiny) result, so the scale floor is 1.
+        assert_close(got, want, dtype, name + suffix, floor=1.0 if suffix else 1e-30)
 
 
 @given(data=st.data(), dtype=DTYPES)
