@@ -6,6 +6,7 @@ the prepared arrays to the chosen backend's private functions (``reference._...`
 ``compiled._...``), which share one signature.
 """
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,6 +173,10 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
     trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs, callback)
+    bad = np.flatnonzero(~np.isfinite(costs))
+    if bad.size:
+        warnings.warn(f"training diverged: the cost is {costs[bad[0]]} at {'iteration' if batch_size is None else 'epoch'} "
+                      f"{bad[0]}; try a smaller learning_rate", RuntimeWarning, stacklevel=2)
     extra = {"learning_rate": lr, "num_iterations": num_iterations, "epochs": epochs,
              "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name}
     return TrainResult(trained, costs, dims, names, backend, extra)

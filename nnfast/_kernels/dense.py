@@ -24,10 +24,30 @@ def dense_forward(A_prev, WT, b, Z):
     """Z = A_prev·Wᵀ + b for a block.
 
     A_prev : (rows, n[l-1]); WT : (n[l-1], n[l]); b : (n[l],); Z : (rows, n[l]) output.
+    Four rows at a time, so each row of Wᵀ is loaded once per four examples.
     """
     rows, p = A_prev.shape
     n = Z.shape[1]
-    for i in range(rows):
+    i = 0
+    while i + 4 <= rows:
+        z0, z1, z2, z3 = Z[i], Z[i + 1], Z[i + 2], Z[i + 3]
+        a0, a1, a2, a3 = A_prev[i], A_prev[i + 1], A_prev[i + 2], A_prev[i + 3]
+        for j in range(n):
+            z0[j] = b[j]
+            z1[j] = b[j]
+            z2[j] = b[j]
+            z3[j] = b[j]
+        for k in range(p):
+            wk = WT[k]
+            c0, c1, c2, c3 = a0[k], a1[k], a2[k], a3[k]
+            for j in range(n):
+                w = wk[j]
+                z0[j] += c0 * w
+                z1[j] += c1 * w
+                z2[j] += c2 * w
+                z3[j] += c3 * w
+        i += 4
+    for i in range(i, rows):
         zi = Z[i]
         ai = A_prev[i]
         for j in range(n):
@@ -44,10 +64,21 @@ def dense_backward_params(dZ, A_prev, dW, db):
     """dW += dZᵀ·A_prev and db += column sums of dZ (sums over the block; the caller divides by m).
 
     dZ : (rows, n[l]); A_prev : (rows, n[l-1]); dW : (n[l], n[l-1]); db : (n[l],).
+    Four rows at a time, so each row of dW is loaded and stored once per four examples.
     """
     rows, n = dZ.shape
     p = A_prev.shape[1]
-    for i in range(rows):
+    i = 0
+    while i + 4 <= rows:
+        a0, a1, a2, a3 = A_prev[i], A_prev[i + 1], A_prev[i + 2], A_prev[i + 3]
+        for j in range(n):
+            d0, d1, d2, d3 = dZ[i, j], dZ[i + 1, j], dZ[i + 2, j], dZ[i + 3, j]
+            dwj = dW[j]
+            for k in range(p):
+                dwj[k] += d0 * a0[k] + d1 * a1[k] + d2 * a2[k] + d3 * a3[k]
+            db[j] += d0 + d1 + d2 + d3
+        i += 4
+    for i in range(i, rows):
         dzi = dZ[i]
         ai = A_prev[i]
         for j in range(n):
