@@ -16,12 +16,23 @@ FASTMATH = {"contract"}
 #: (or ``NUMBA_CACHE_DIR``) so a new process loads it instead of compiling again.
 JIT = {"cache": True, "nogil": True, "fastmath": FASTMATH}
 
+#: Options of the dense kernels whose inner loops are dot products: ``reassoc`` lets LLVM
+#: keep partial sums in vector lanes (and so vectorise the reduction). They call no
+#: ``mathfast`` function. Results are the same on every run of the same build.
+JIT_REDUCE = {**JIT, "fastmath": FASTMATH | {"reassoc"}}
+
 #: Options of the kernels with a ``prange`` loop over chunks of examples.
 JIT_PARALLEL = {**JIT, "parallel": True}
 
-#: Rows (examples) per block in the training kernels: a block's activations and
-#: gradients stay in cache between the forward and the backward pass.
-BLOCK_ROWS = int(os.environ.get("NNFAST_BLOCK_ROWS", "64"))
+#: Bytes of one block's workspace (inputs, Z and A of every layer): the block stays in
+#: the L2 cache between its forward and its backward pass. The number of examples per
+#: block follows from the layer sizes (see ``_network.block_rows``).
+BLOCK_BYTES = int(os.environ.get("NNFAST_BLOCK_BYTES", str(512 * 1024)))
+
+#: Inputs at least this wide are read with one example per row by the first layer
+#: (``dense.py``: dot products over the input features); narrower ones in the chapter's
+#: layout like every other layer.
+ROW_INPUT_MIN = int(os.environ.get("NNFAST_ROW_INPUT_MIN", "32"))
 
 #: Below this many multiply-adds per gradient pass (m × number of weights), the
 #: training kernels run on one thread: starting threads costs more than it saves.

@@ -9,7 +9,15 @@ allocates the per-chunk work buffers the kernels in ``_kernels/loop.py`` expect.
 import numpy as np
 
 from . import _activations
-from ._kernels.loop import refresh_transposed
+from ._config import BLOCK_BYTES
+
+
+def block_rows(dims, batch, dtype):
+    """Examples per block: as many as keep one block's workspace within ``BLOCK_BYTES``
+    (a multiple of 8, at least 8), never more than the batch."""
+    per_example = (dims[0] + dims[-1] + 2 * sum(dims[1:]) + 3 * max(max(dims[1:]), 2)) * np.dtype(dtype).itemsize
+    rows = max(8, BLOCK_BYTES // per_example // 8 * 8)
+    return int(min(batch, rows))
 
 
 class Layout:
@@ -42,11 +50,11 @@ class Layout:
             b_off[l] = size
             size += dims[l]
         self.size = size
-        # Workspace row of one chunk: X block, Y block, then Z[l], A[l] per layer.
+        # Workspace row of one chunk: X block, Y block, then Z[l], A[l] per layer, each
+        # (n[l], R) with one example per column.
         R = self.block_rows
         z_off = np.zeros(L + 1, np.int64)
         a_off = np.zeros(L + 1, np.int64)
-        a_off[0] = 0
         z_off[0] = R * dims[0]
         used = z_off[0] + R * dims[L]
         for l in range(1, L + 1):
@@ -54,20 +62,20 @@ class Layout:
             a_off[l] = used + R * dims[l]
             used += 2 * R * dims[l]
         self.ws_size = int(used)
-        self.scratch_size = R * max(dims[1:])  # widest dZ[l] / dA[l-1] of a block
+        # Scratch rows: dZ[l] and dZ[l-1] of a block in turn, and softmax's per-example
+        # max and sum (2R).
+        self.scratch_size = R * max(max(dims[1:]), 2)
         codes = np.array([0] + [_activations.CODES[name] for name in names], np.int64)
         self.net = (np.array(dims, np.int64), w_off, b_off, codes, z_off, a_off)
 
     def pack(self, params):
-        """``[(W1, b1), ...]`` → new flat ``theta`` of ``dtype``, and ``wt`` with each ``W[l]ᵀ``."""
+        """``[(W1, b1), ...]`` → a new flat ``theta`` of ``dtype``."""
         theta = np.empty(self.size, self.dtype)
         _, w_off, b_off = self.net[:3]
         for l, (W, b) in enumerate(params, start=1):
             theta[w_off[l]:w_off[l] + W.size] = W.ravel()
             theta[b_off[l]:b_off[l] + b.size] = b.ravel()
-        wt = np.empty_like(theta)
-        refresh_transposed(theta, wt, self.net)
-        return theta, wt
+        return theta
 
     def unpack(self, flat, prefix=""):
         """Flat buffer → ``{prefix+'W1': (n1, n0), prefix+'b1': (n1, 1), ...}`` (copies)."""
@@ -82,6 +90,6 @@ class Layout:
     def buffers(self, n_chunks):
         """Work buffers for ``n_chunks`` chunks: ``(ws, scratch, grads, chunk_costs)``."""
         return (np.zeros((n_chunks, self.ws_size), self.dtype),
-                np.zeros((n_chunks, 2, self.scratch_size), self.dtype),
+                np.zeros((n_chunks, 3, self.scratch_size), self.dtype),
                 np.zeros((n_chunks, self.size), self.dtype),
                 np.zeros(n_chunks, np.float64))

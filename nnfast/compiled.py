@@ -14,12 +14,12 @@ import numba
 
 from . import _activations, reference
 from ._activations import predictions_from_output
-from ._config import BLOCK_ROWS, PARALLEL_MIN_WORK
-from ._kernels.activations import activation_backward, activation_forward, softmax_rows
+from ._config import PARALLEL_MIN_WORK, ROW_INPUT_MIN
+from ._kernels.activations import activation_backward, activation_forward, softmax_columns
 from ._kernels.dense import dense_backward_input, dense_backward_params, dense_forward
 from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_update, train_epochs
 from ._kernels.loss import cost_sum_from_probabilities
-from ._network import Layout
+from ._network import Layout, block_rows
 from ._schedule import callback_chunks
 from ._validate import (as_float_array, as_matrix, check_cache, check_count, check_learning_rate,
                         check_update, prepare, working_dtype)
@@ -80,19 +80,14 @@ del _name
 def softmax(Z):
     """exp(z_j) / sum_k exp(z_k) over axis 0 (each column of ``(C, m)``), stable  (6.31, 6.54)."""
     Z = as_float_array("Z", Z)
-    rows = np.ascontiguousarray(Z.reshape(Z.shape[0], -1).T if Z.ndim else Z.reshape(1, 1))
-    out = np.empty_like(rows)
-    softmax_rows(rows, out)
-    return np.ascontiguousarray(out.T).reshape(Z.shape)
+    columns = np.ascontiguousarray(Z.reshape(Z.shape[0], -1) if Z.ndim else Z.reshape(1, 1))
+    out = np.empty_like(columns)
+    softmax_columns(columns, out, np.empty(2 * columns.shape[1], columns.dtype))
+    return out.reshape(Z.shape)
 
 
 # ----------------------------------------------------------------------------------------
 # Dense layer and cost kernels on their own.
-
-
-def _rows(a):
-    """The chapter's ``(n, m)`` → the kernels' ``(m, n)``, C-contiguous (a new array)."""
-    return np.ascontiguousarray(a.T)
 
 
 def linear_forward(A_prev, W, b):
@@ -103,9 +98,9 @@ def linear_forward(A_prev, W, b):
     A_prev, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": b}, ("identity",),
                                          dtype=working_dtype(None, A_prev))
     W, b = params[0]
-    Z = np.empty((A_prev.shape[1], W.shape[0]), A_prev.dtype)
-    dense_forward(_rows(A_prev), _rows(W), b.reshape(-1), Z)
-    return _rows(Z)
+    Z = np.empty((W.shape[0], A_prev.shape[1]), A_prev.dtype)
+    dense_forward(np.ascontiguousarray(W), b.reshape(-1), A_prev, Z)
+    return Z
 
 
 def linear_backward(dZ, A_prev, W):
@@ -116,18 +111,18 @@ def linear_backward(dZ, A_prev, W):
     n_l = np.shape(W)[0] if np.ndim(W) == 2 else 1
     A_prev, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": np.zeros((n_l, 1))},
                                          ("identity",), dtype=working_dtype(None, A_prev))
-    W = params[0][0]
+    W = np.ascontiguousarray(params[0][0])
     dZ = as_matrix("dZ", dZ, A_prev.dtype, shape_doc="(n[l], m)")
     m = A_prev.shape[1]
     if dZ.shape != (W.shape[0], m):
         raise ValueError(f"dZ must have shape (n[l], m) = {(W.shape[0], m)}; got {dZ.shape}")
-    dZ_rows = _rows(dZ)
     dW = np.zeros_like(W)
     db = np.zeros(W.shape[0], W.dtype)
-    dense_backward_params(dZ_rows, _rows(A_prev), dW, db)
-    dA_prev = np.empty((m, W.shape[1]), W.dtype)
-    dense_backward_input(dZ_rows, W, dA_prev)
-    return _rows(dA_prev), dW / W.dtype.type(m), (db / W.dtype.type(m)).reshape(-1, 1)
+    dense_backward_params(dZ, A_prev, dW, db)
+    dA_prev = np.empty((W.shape[1], m), W.dtype)
+    dense_backward_input(W, dZ, dA_prev)
+    scale = W.dtype.type(m)
+    return dA_prev, dW / scale, (db / scale).reshape(-1, 1)
 
 
 def compute_cost(A2, Y, parameters=None):
@@ -140,7 +135,7 @@ def compute_cost(A2, Y, parameters=None):
     Y = as_matrix("Y", Y, A2.dtype, shape_doc="(n_y, m)", allow_bool=True)
     if A2.shape != Y.shape:
         raise ValueError(f"A2 and Y must have the same shape (n_y, m); got {A2.shape} and {Y.shape}")
-    return float(cost_sum_from_probabilities(_rows(A2), _rows(Y), Y.shape[0] == 1) / Y.shape[1])
+    return float(cost_sum_from_probabilities(A2.reshape(-1), Y.reshape(-1), Y.shape[0] == 1) / Y.shape[1])
 
 
 # ----------------------------------------------------------------------------------------
@@ -151,19 +146,25 @@ def _whole_batch(X, params, names, Y=None):
     """Layout and workspace holding all m examples as one block, with X (and Y) in place."""
     m = X.shape[1]
     layout = Layout(tuple([X.shape[0]] + [W.shape[0] for W, _ in params]), names, X.dtype, m)
-    theta, wt = layout.pack(params)
+    theta = layout.pack(params)
     ws, scratch, grads, _ = layout.buffers(1)
-    dims, _, _, _, z_off, a_off = layout.net
-    ws[0, a_off[0]:a_off[0] + X.size] = _rows(X).ravel()
+    z_off, a_off = layout.net[4], layout.net[5]
+    ws[0, a_off[0]:a_off[0] + X.size] = X.ravel()
     if Y is not None:
-        ws[0, z_off[0]:z_off[0] + Y.size] = _rows(Y).ravel()
-    return layout, theta, wt, ws, scratch, grads
+        ws[0, z_off[0]:z_off[0] + Y.size] = Y.ravel()
+    return layout, theta, ws, scratch, grads
 
 
 def _region(layout, ws, offsets, l):
-    """Z[l] or A[l] of the single block, back in the chapter's ``(n[l], m)`` layout."""
+    """A copy of Z[l] or A[l] ``(n[l], m)`` of the single block."""
     n, m = layout.dims[l], layout.block_rows
-    return _rows(ws[0, offsets[l]:offsets[l] + m * n].reshape(m, n))
+    return ws[0, offsets[l]:offsets[l] + n * m].reshape(n, m).copy()
+
+
+def _forward_whole(X, params, names):
+    layout, theta, ws, scratch, _ = _whole_batch(X, params, names)
+    forward_block(X.shape[1], theta, layout.net, ws[0], False, scratch[0, 2])
+    return layout, ws
 
 
 def forward_propagation(X, parameters, activations=None):
@@ -172,8 +173,7 @@ def forward_propagation(X, parameters, activations=None):
     Returns ``(AL, cache)`` with ``cache = {Z1, A1, ..., ZL, AL}``, each ``(n[l], m)``.
     """
     X, _, params, names, _, _ = prepare(X, None, parameters, activations)
-    layout, theta, wt, ws, _, _ = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, wt, layout.net, ws[0])
+    layout, ws = _forward_whole(X, params, names)
     z_off, a_off = layout.net[4], layout.net[5]
     cache = {}
     for l in range(1, len(layout.dims)):
@@ -189,12 +189,12 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     """
     X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
     cache = check_cache(cache, X, params)
-    layout, theta, _, ws, scratch, grads = _whole_batch(X, params, names, Y)
+    layout, theta, ws, scratch, grads = _whole_batch(X, params, names, Y)
     z_off, a_off = layout.net[4], layout.net[5]
     for l in range(1, len(layout.dims)):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
-            ws[0, off:off + cache[key].size] = _rows(cache[key]).ravel()
-    backward_block(X.shape[1], theta, layout.net, ws[0], scratch[0], grads[0])
+            ws[0, off:off + cache[key].size] = cache[key].ravel()
+    backward_block(X.shape[1], theta, layout.net, ws[0], scratch[0], grads[0], False)
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 
@@ -206,8 +206,8 @@ def update_parameters(parameters, grads, learning_rate=1.2):
     params, grads_list, lr = check_update(parameters, grads, learning_rate)
     dims = tuple([params[0][0].shape[1]] + [W.shape[0] for W, _ in params])
     layout = Layout(dims, ("identity",) * (len(dims) - 1), params[0][0].dtype, 1)
-    theta, _ = layout.pack(params)
-    grad, _ = layout.pack(grads_list)
+    theta = layout.pack(params)
+    grad = layout.pack(grads_list)
     sgd_update(theta, grad, lr)
     return layout.unpack(theta)
 
@@ -221,14 +221,18 @@ def _n_chunks(batch_rows, n_weights, block_rows):
 
 
 class _Trainer:
-    """The state of one compiled training run: packed parameters and work buffers,
-    allocated once; ``run(e0, e1)`` trains epochs e0..e1-1 in one kernel call."""
+    """The state of one compiled training run: packed parameters, the data in the
+    kernels' layout and the work buffers, allocated once; ``run(e0, e1)`` trains epochs
+    e0..e1-1 in one kernel call."""
 
     def __init__(self, X, Y, params, names, learning_rate, orders, batch_size):
         dims = tuple([X.shape[0]] + [W.shape[0] for W, _ in params])
-        self.layout = Layout(dims, names, X.dtype, min(BLOCK_ROWS, batch_size))
-        self.theta, self.wt = self.layout.pack(params)
-        self.XT, self.YT = _rows(X), _rows(Y)
+        self.layout = Layout(dims, names, X.dtype, block_rows(dims, batch_size, X.dtype))
+        self.theta = self.layout.pack(params)
+        # Wide inputs are read one example per row (dense.py); made once per run.
+        self.x_rows = dims[0] >= ROW_INPUT_MIN
+        self.X = np.ascontiguousarray(X.T) if self.x_rows else X
+        self.Y = Y
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -238,10 +242,18 @@ class _Trainer:
     def run(self, epoch_start, epoch_stop, cost_every=1):
         """Train epochs [epoch_start, epoch_stop); returns their costs (NaN where skipped)."""
         costs = np.full(epoch_stop - epoch_start, np.nan)
-        train_epochs(self.layout.block_rows, self.XT, self.YT, self.orders, self.batch_size,
-                     epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta, self.wt,
+        train_epochs(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders, self.batch_size,
+                     epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta,
                      self.layout.net, *self.buffers, costs)
         return costs
+
+    def gradient(self):
+        """(cost, grads) over all examples at the current parameters."""
+        ws, scratch, grads, chunk_costs = self.buffers
+        m = self.Y.shape[1]
+        cost = gradient_pass(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders[0], 0, m,
+                             self.theta, self.layout.net, ws, scratch, grads, chunk_costs, True)
+        return cost / m, self.layout.unpack(grads[0] / self.theta.dtype.type(m), prefix="d")
 
     def parameters(self):
         return self.layout.unpack(self.theta)
@@ -282,19 +294,13 @@ def predict(parameters, X, activations=None):
 
 
 def _forward_output(X, params, names):
-    layout, theta, wt, ws, _, _ = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, wt, layout.net, ws[0])
+    layout, ws = _forward_whole(X, params, names)
     return _region(layout, ws, layout.net[5], len(params))
 
 
 def _gradients(X, Y, params, names):
     m = X.shape[1]
-    trainer = _Trainer(X, Y, params, names, 1.0, np.arange(m)[None, :], m)
-    layout = trainer.layout
-    ws, scratch, grads, chunk_costs = trainer.buffers
-    cost = gradient_pass(layout.block_rows, trainer.XT, trainer.YT, trainer.orders[0], 0, m,
-                         trainer.theta, trainer.wt, layout.net, ws, scratch, grads, chunk_costs, True)
-    return cost / m, layout.unpack(grads[0] / X.dtype.type(m), prefix="d")
+    return _Trainer(X, Y, params, names, 1.0, np.arange(m)[None, :], m).gradient()
 
 
 def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None):

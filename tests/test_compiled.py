@@ -5,6 +5,7 @@ the largest magnitude of the reference result.
 """
 
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -114,6 +115,27 @@ def test_gradients(net):
         assert_close(grads[key], grads_ref[key], dtype, key)
 
 
+@pytest.mark.parametrize("row_input_min", [1, 10**9], ids=["rows", "columns"])
+@given(net=networks(max_layers=3, max_width=9, max_m=150), batch=st.integers(1, 200))
+def test_both_input_layouts(row_input_min, net, batch):
+    """The first layer reads X either in the chapter's layout or one example per row (wide
+    inputs, see dense.py); force each path on small random networks."""
+    X, Y, params, acts, dtype = net
+    with mock.patch.object(compiled, "ROW_INPUT_MIN", row_input_min):
+        cost, grads = nnfast.gradients(X, Y, params, acts)
+        dims = [X.shape[0]] + [params[f"W{l}"].shape[0] for l in range(1, len(acts) + 1)]
+        res = nnfast.train(X, Y, dims, acts, learning_rate=0.01, epochs=1, batch_size=batch, seed=0,
+                           parameters=params)
+    cost_ref, grads_ref = nnfast.gradients(X, Y, params, acts, backend="reference")
+    ref = nnfast.train(X, Y, dims, acts, learning_rate=0.01, epochs=1, batch_size=batch, seed=0,
+                       parameters=params, backend="reference")
+    assert_close(cost, cost_ref, dtype, "cost")
+    for key in grads_ref:
+        assert_close(grads[key], grads_ref[key], dtype, key)
+    for key in ref.parameters:
+        assert_close(res.parameters[key], ref.parameters[key], dtype, key)
+
+
 @pytest.mark.parametrize("hidden", HIDDEN)
 @pytest.mark.parametrize("output", ["sigmoid", "softmax", "identity"])
 def test_gradients_every_activation_float64(hidden, output):
@@ -170,12 +192,13 @@ def test_train_mini_batch(net, batch, epochs, shuffle, seed):
         np.testing.assert_allclose(res.parameters[key], ref.parameters[key], rtol=1e-9, atol=1e-11)
 
 
-def test_parallel_chunks_agree_with_serial(monkeypatch):
+@pytest.mark.parametrize("n_x", [30, 100])
+def test_parallel_chunks_agree_with_serial(monkeypatch, n_x):
     """Large enough for several chunks (threads): same result as the reference and as one chunk."""
     rng = np.random.default_rng(5)
-    X = rng.normal(size=(30, 3000))
+    X = rng.normal(size=(n_x, 3000))
     Y = np.eye(4)[:, rng.integers(0, 4, 3000)]
-    dims, acts = [30, 40, 4], ("tanh", "softmax")
+    dims, acts = [n_x, 40, 4], ("tanh", "softmax")
     params = nnfast.init_parameters(dims, acts, seed=2)
     cost, grads = nnfast.gradients(X, Y, params, acts)
     cost_ref, grads_ref = nnfast.gradients(X, Y, params, acts, backend="reference")

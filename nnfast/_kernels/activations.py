@@ -2,8 +2,8 @@
 ``nnfast._activations``.
 
 Arrays are 1-D views of C-contiguous blocks (elementwise functions do not care about the
-layout) except ``softmax_rows``, which normalises each row of an ``(rows, C)`` block:
-inside the kernels one example is one row (see ``dense.py``). The code branch sits outside
+layout) except ``softmax_columns``, which normalises each column of a ``(C, rows)`` block
+(one example per column, as in ``dense.py``). The code branch sits outside
 each loop so every loop body is a straight-line function of one element.
 """
 
@@ -76,7 +76,7 @@ def activation_forward(code, z, a):
     elif code == BINARY_STEP:
         for i in range(n):
             a[i] = one if z[i] > 0 else one * 0
-    else:  # IDENTITY (SOFTMAX is not elementwise: see softmax_rows)
+    else:  # IDENTITY (SOFTMAX is not elementwise: see softmax_columns)
         for i in range(n):
             a[i] = z[i]
 
@@ -120,29 +120,42 @@ def activation_backward(code, z, a, dz):
 
 
 @njit(**JIT)
-def softmax_rows(z, a):
-    """a[i, :] = softmax(z[i, :]) for each row (one example per row), stable: the row
-    maximum is subtracted before exp so no exponent is positive (6.54)."""
-    rows, C = z.shape
+def softmax_columns(z, a, tmp):
+    """a[:, i] = softmax(z[:, i]) for each column (one example per column), stable: the
+    column maximum is subtracted before exp so no exponent is positive (6.54).
+
+    z, a : (C, rows); tmp : (>= 2·rows,) scratch. The loops run along the examples
+    (contiguous) so they vectorise; the per-example max and sum live in ``tmp``.
+    """
+    C, rows = z.shape
+    zmax = tmp[:rows]
+    total = tmp[rows:2 * rows]
     for i in range(rows):
-        zi = z[i]
-        ai = a[i]
-        zmax = zi[0]
-        for k in range(1, C):
-            zmax = max(zmax, zi[k])
-        total = zi[0] * 0
-        for k in range(C):
-            ai[k] = np.exp(zi[k] - zmax)
-            total += ai[k]
-        inv = z.dtype.type(1) / total
-        for k in range(C):
-            ai[k] *= inv
+        zmax[i] = z[0, i]
+        total[i] = 0
+    for k in range(1, C):
+        zk = z[k]
+        for i in range(rows):
+            zmax[i] = max(zmax[i], zk[i])
+    for k in range(C):
+        zk = z[k]
+        ak = a[k]
+        for i in range(rows):
+            ak[i] = np.exp(zk[i] - zmax[i])
+            total[i] += ak[i]
+    one = z.dtype.type(1)
+    for i in range(rows):
+        total[i] = one / total[i]
+    for k in range(C):
+        ak = a[k]
+        for i in range(rows):
+            ak[i] *= total[i]
 
 
 @njit(**JIT)
-def output_forward(code, z, a):
-    """The output layer's activation on an ``(rows, n_L)`` block: softmax by rows or elementwise."""
+def output_forward(code, z, a, tmp):
+    """The output layer's activation on a ``(n[L], rows)`` block: softmax by columns or elementwise."""
     if code == SOFTMAX:
-        softmax_rows(z, a)
+        softmax_columns(z, a, tmp)
     else:
         activation_forward(code, z.reshape(z.size), a.reshape(a.size))

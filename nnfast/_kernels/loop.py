@@ -2,48 +2,37 @@
 
 Data layout (built by ``nnfast._network``):
 
-- ``XT (m, n_x)``, ``YT (m, n_y)``: the training data, one example per row;
+- the training data: ``Y (n_y, m)`` and either ``X (n_x, m)`` (the chapter's layout) or,
+  for wide inputs, ``XT (m, n_x)`` with one example per row (``x_rows`` true; see
+  ``dense.py``);
 - ``theta``: every parameter in one flat buffer, ``W[l]`` (row-major ``(n[l], n[l-1])``)
-  at ``w_off[l]`` and ``b[l]`` at ``b_off[l]``; ``wt`` holds each ``W[l]ᵀ`` at the same
-  offsets (the forward kernel reads Wᵀ, see ``dense.py``);
+  at ``w_off[l]`` and ``b[l]`` at ``b_off[l]``;
 - ``net = (dims, w_off, b_off, codes, z_off, a_off)``: int64 arrays indexed by layer l;
   ``codes[l]`` is layer l's activation; ``z_off[l]``/``a_off[l]`` place ``Z[l]``/``A[l]``
-  of one block in a workspace row, and ``a_off[0]``/``z_off[0]`` place the block's X/Y rows;
-- ``ws (n_chunks, ·)``, ``scratch (n_chunks, 2, ·)``, ``grads (n_chunks, theta.size)``:
+  ``(n[l], rows)`` of one block in a workspace row, ``a_off[0]``/``z_off[0]`` the block's
+  X and Y;
+- ``ws (n_chunks, ·)``, ``scratch (n_chunks, 3, ·)``, ``grads (n_chunks, theta.size)``:
   per-chunk work buffers, allocated once per call by the wrapper, never here.
 
-A gradient pass splits the batch into blocks of rows, gives each chunk (≈ thread) a
-contiguous run of blocks, runs forward then backward per block while it is in cache, and
+A gradient pass splits the batch into blocks, gives each chunk (≈ thread) a contiguous
+run of blocks, runs forward then backward per block while it is in cache, and
 accumulates into the chunk's own gradient row; the rows are then summed in chunk order,
 so the result is the same on every run for a given number of chunks.
 """
 
-import numpy as np
 from numba import njit, prange
 
 from .._config import JIT, JIT_PARALLEL
 from .activations import activation_backward, activation_forward, output_forward
-from .dense import dense_backward_input, dense_backward_params, dense_forward
+from .dense import (dense_backward_input, dense_backward_params, dense_backward_params_rows,
+                    dense_forward, dense_forward_rows)
 from .loss import cost_sum_from_logits
 
 
 @njit(**JIT)
-def _block(buf, off, rows, n):
-    """The ``(rows, n)`` C-contiguous view of ``buf[off:]``."""
-    return buf[off:off + rows * n].reshape((rows, n))
-
-
-@njit(**JIT)
-def refresh_transposed(theta, wt, net):
-    """wt[W[l] offsets] = W[l]ᵀ for every layer (after each update of theta)."""
-    dims, w_off = net[0], net[1]
-    for l in range(1, dims.size):
-        n, p = dims[l], dims[l - 1]
-        W = _block(theta, w_off[l], n, p)
-        WT = _block(wt, w_off[l], p, n)
-        for k in range(p):
-            for j in range(n):
-                WT[k, j] = W[j, k]
+def _block(buf, off, rows, cols):
+    """The ``(rows, cols)`` C-contiguous view of ``buf[off:]``."""
+    return buf[off:off + rows * cols].reshape((rows, cols))
 
 
 @njit(**JIT)
@@ -55,62 +44,79 @@ def sgd_update(theta, grad, step):
 
 
 @njit(**JIT)
-def forward_block(rows, theta, wt, net, ws):
+def forward_block(rows, theta, net, ws, x_rows, tmp):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
-    The block's input rows must already be at ``a_off[0]`` of ``ws``; Z[l] and A[l] are
-    written to ``z_off[l]``, ``a_off[l]``.
+    The block's X must already be at ``a_off[0]`` of ``ws`` — ``(rows, n_x)`` if
+    ``x_rows``, else ``(n_x, rows)``; Z[l] and A[l] are written at ``z_off[l]``,
+    ``a_off[l]``. tmp : (>= 2·rows,) scratch.
     """
     dims, w_off, b_off, codes, z_off, a_off = net
     L = dims.size - 1
-    A_prev = _block(ws, a_off[0], rows, dims[0])
     for l in range(1, L + 1):
         n, p = dims[l], dims[l - 1]
-        Z = _block(ws, z_off[l], rows, n)
-        A = _block(ws, a_off[l], rows, n)
-        dense_forward(A_prev, _block(wt, w_off[l], p, n), theta[b_off[l]:b_off[l] + n], Z)
-        if l == L:
-            output_forward(codes[l], Z, A)
+        W = _block(theta, w_off[l], n, p)
+        b = theta[b_off[l]:b_off[l] + n]
+        Z = _block(ws, z_off[l], n, rows)
+        A = _block(ws, a_off[l], n, rows)
+        if l == 1 and x_rows:
+            dense_forward_rows(W, b, _block(ws, a_off[0], rows, p), Z)
         else:
-            activation_forward(codes[l], Z.reshape(rows * n), A.reshape(rows * n))
-        A_prev = A
+            dense_forward(W, b, _block(ws, a_off[l - 1], p, rows), Z)
+        if l == L:
+            output_forward(codes[l], Z, A, tmp)
+        else:
+            activation_forward(codes[l], Z.reshape(n * rows), A.reshape(n * rows))
 
 
 @njit(**JIT)
-def backward_block(rows, theta, net, ws, scratch, grad):
+def backward_block(rows, theta, net, ws, scratch, grad, x_rows):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
-    layer dW[l] += dZ[l]ᵀ·A[l-1], db[l] += Σ dZ[l], dZ[l-1] = (dZ[l]·W[l]) * g'(Z[l-1]).
-    The two rows of ``scratch`` hold dZ[l] and dZ[l-1] in turn.
+    layer dW[l] += dZ[l]·A[l-1]ᵀ, db[l] += Σ dZ[l], dZ[l-1] = (W[l]ᵀ·dZ[l]) * g'(Z[l-1]).
+    ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn.
     """
     dims, w_off, b_off, codes, z_off, a_off = net
     L = dims.size - 1
     n = dims[L]
-    dZ = _block(scratch[0], 0, rows, n)
-    AL = _block(ws, a_off[L], rows, n)
-    Y = _block(ws, z_off[0], rows, n)
-    for i in range(rows):
-        for j in range(n):
-            dZ[i, j] = AL[i, j] - Y[i, j]
+    dZ = _block(scratch[0], 0, n, rows)
+    AL = _block(ws, a_off[L], n, rows).reshape(n * rows)
+    Y = _block(ws, z_off[0], n, rows).reshape(n * rows)
+    dz = dZ.reshape(n * rows)
+    for q in range(n * rows):
+        dz[q] = AL[q] - Y[q]
     cur = 0
     for l in range(L, 0, -1):
         n, p = dims[l], dims[l - 1]
-        A_prev = _block(ws, a_off[l - 1], rows, p)
-        dense_backward_params(dZ, A_prev, _block(grad, w_off[l], n, p), grad[b_off[l]:b_off[l] + n])
+        dW = _block(grad, w_off[l], n, p)
+        db = grad[b_off[l]:b_off[l] + n]
+        if l == 1 and x_rows:
+            dense_backward_params_rows(dZ, _block(ws, a_off[0], rows, p), dW, db)
+        else:
+            dense_backward_params(dZ, _block(ws, a_off[l - 1], p, rows), dW, db)
         if l > 1:
             cur = 1 - cur
-            dA = _block(scratch[cur], 0, rows, p)
-            dense_backward_input(dZ, _block(theta, w_off[l], n, p), dA)
-            Z_prev = _block(ws, z_off[l - 1], rows, p)
-            activation_backward(codes[l - 1], Z_prev.reshape(rows * p), A_prev.reshape(rows * p),
-                                dA.reshape(rows * p))
+            dA = _block(scratch[cur], 0, p, rows)
+            dense_backward_input(_block(theta, w_off[l], n, p), dZ, dA)
+            activation_backward(codes[l - 1], _block(ws, z_off[l - 1], p, rows).reshape(p * rows),
+                                _block(ws, a_off[l - 1], p, rows).reshape(p * rows), dA.reshape(p * rows))
             dZ = dA
 
 
 @njit(**JIT)
-def _gather_rows(src, idx, r0, r1, dst):
-    """dst[i - r0, :] = src[idx[i], :] for i in [r0, r1)."""
+def gather_columns(src, idx, r0, r1, dst):
+    """dst[:, i - r0] = src[:, idx[i]] for i in [r0, r1).  src : (n, m); dst : (n, r1 - r0)."""
+    for k in range(src.shape[0]):
+        s = src[k]
+        d = dst[k]
+        for i in range(r0, r1):
+            d[i - r0] = s[idx[i]]
+
+
+@njit(**JIT)
+def gather_rows(src, idx, r0, r1, dst):
+    """dst[i - r0, :] = src[idx[i], :] for i in [r0, r1).  src : (m, n); dst : (r1 - r0, n)."""
     for i in range(r0, r1):
         s = src[idx[i]]
         d = dst[i - r0]
@@ -119,32 +125,36 @@ def _gather_rows(src, idx, r0, r1, dst):
 
 
 @njit(**JIT)
-def _run_chunk(c, b0, b1, block_rows, XT, YT, idx, start, stop, theta, wt, net, ws, scratch,
+def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch,
                grads, want_cost):
-    """Blocks b0..b1-1 of rows idx[start:stop]: forward, cost, backward into grads[c]."""
-    dims, z_off, a_off = net[0], net[4], net[5]
+    """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]."""
+    dims, codes, z_off, a_off = net[0], net[3], net[4], net[5]
     L = dims.size - 1
     wsc = ws[c]
     grad = grads[c]
+    tmp = scratch[c, 2]
     grad[:] = 0
     cost = 0.0
     for blk in range(b0, b1):
         r0 = start + blk * block_rows
         r1 = min(r0 + block_rows, stop)
         rows = r1 - r0
-        _gather_rows(XT, idx, r0, r1, _block(wsc, a_off[0], rows, dims[0]))
-        _gather_rows(YT, idx, r0, r1, _block(wsc, z_off[0], rows, dims[L]))
-        forward_block(rows, theta, wt, net, wsc)
+        if x_rows:
+            gather_rows(X, idx, r0, r1, _block(wsc, a_off[0], rows, dims[0]))
+        else:
+            gather_columns(X, idx, r0, r1, _block(wsc, a_off[0], dims[0], rows))
+        gather_columns(Y, idx, r0, r1, _block(wsc, z_off[0], dims[L], rows))
+        forward_block(rows, theta, net, wsc, x_rows, tmp)
         if want_cost:
-            cost += cost_sum_from_logits(net[3][L], _block(wsc, z_off[L], rows, dims[L]),
-                                         _block(wsc, a_off[L], rows, dims[L]),
-                                         _block(wsc, z_off[0], rows, dims[L]))
-        backward_block(rows, theta, net, wsc, scratch[c], grad)
+            cost += cost_sum_from_logits(codes[L], _block(wsc, z_off[L], dims[L], rows),
+                                         _block(wsc, a_off[L], dims[L], rows),
+                                         _block(wsc, z_off[0], dims[L], rows), tmp)
+        backward_block(rows, theta, net, wsc, scratch[c], grad, x_rows)
     return cost
 
 
 @njit(**JIT_PARALLEL)
-def gradient_pass(block_rows, XT, YT, idx, start, stop, theta, wt, net, ws, scratch, grads,
+def gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch, grads,
                   chunk_costs, want_cost):
     """Gradient sums over the examples idx[start:stop] into ``grads[0]``; returns the cost sum.
 
@@ -154,12 +164,12 @@ def gradient_pass(block_rows, XT, YT, idx, start, stop, theta, wt, net, ws, scra
     n_chunks = grads.shape[0]
     n_blocks = (stop - start + block_rows - 1) // block_rows
     if n_chunks == 1:
-        chunk_costs[0] = _run_chunk(0, 0, n_blocks, block_rows, XT, YT, idx, start, stop, theta, wt,
+        chunk_costs[0] = _run_chunk(0, 0, n_blocks, block_rows, X, x_rows, Y, idx, start, stop, theta,
                                     net, ws, scratch, grads, want_cost)
     else:
         for c in prange(n_chunks):
             chunk_costs[c] = _run_chunk(c, c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks,
-                                        block_rows, XT, YT, idx, start, stop, theta, wt, net, ws,
+                                        block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws,
                                         scratch, grads, want_cost)
         total = grads[0]
         for c in range(1, n_chunks):  # fixed order: deterministic for a chunk count
@@ -173,8 +183,8 @@ def gradient_pass(block_rows, XT, YT, idx, start, stop, theta, wt, net, ws, scra
 
 
 @njit(**JIT)
-def train_epochs(block_rows, XT, YT, orders, batch_size, epoch_start, epoch_stop, cost_every,
-                 learning_rate, theta, wt, net, ws, scratch, grads, chunk_costs, costs_out):
+def train_epochs(block_rows, X, x_rows, Y, orders, batch_size, epoch_start, epoch_stop, cost_every,
+                 learning_rate, theta, net, ws, scratch, grads, chunk_costs, costs_out):
     """Gradient descent for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17).
 
     Epoch e visits the examples in the order ``orders[e % len(orders)]`` in batches of
@@ -184,7 +194,7 @@ def train_epochs(block_rows, XT, YT, orders, batch_size, epoch_start, epoch_stop
     its batches' costs, each from the forward pass before that batch's update — is written
     to ``costs_out[e - epoch_start]``; other epochs skip the cost.
     """
-    m = XT.shape[0]
+    m = Y.shape[1]
     for e in range(epoch_start, epoch_stop):
         idx = orders[e % orders.shape[0]]
         want_cost = e % cost_every == 0
@@ -192,10 +202,9 @@ def train_epochs(block_rows, XT, YT, orders, batch_size, epoch_start, epoch_stop
         n_batches = 0
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
-            cost = gradient_pass(block_rows, XT, YT, idx, start, stop, theta, wt, net, ws, scratch,
+            cost = gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch,
                                  grads, chunk_costs, want_cost)
             sgd_update(theta, grads[0], learning_rate / (stop - start))
-            refresh_transposed(theta, wt, net)
             epoch_cost += cost / (stop - start)
             n_batches += 1
         if want_cost:

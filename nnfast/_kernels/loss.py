@@ -1,4 +1,4 @@
-"""The three costs, summed over a block of examples stored one per row.
+"""The three costs, summed over a block of examples (one per column).
 
 Each returns the *sum* of the per-example losses as float64 (the caller divides by m):
 a scalar accumulator costs nothing, and float64 keeps a float32 run's reported cost from
@@ -13,54 +13,56 @@ from .._config import JIT
 
 
 @njit(**JIT)
-def cost_sum_from_logits(code, Z, A, Y):
+def cost_sum_from_logits(code, Z, A, Y, tmp):
     """Σ L(a, y) over a block, from the logits where that is exact.
 
     sigmoid: softplus(z) - y·z, which is -y log a - (1-y) log(1-a)  (6.33) and finite
     for any finite z; softmax: Σ_k y_k (logsumexp(z) - z_k) = -Σ_k y_k log a_k  (6.55.a);
-    identity: ½ Σ (a - y)².  Z, A, Y : (rows, n[L]).
+    identity: ½ Σ (a - y)².  Z, A, Y : (n[L], rows), one example per column;
+    tmp : (>= 2·rows,) scratch for softmax's per-example max and sum.
     """
-    rows, n = Z.shape
+    C, rows = Z.shape
     total = 0.0
     if code == SIGMOID:
-        for i in range(rows):
-            for j in range(n):
-                z = np.float64(Z[i, j])
-                total += max(z, 0.0) + np.log1p(np.exp(-abs(z))) - Y[i, j] * z
+        z, y = Z.reshape(Z.size), Y.reshape(Y.size)
+        for q in range(z.size):
+            zq = np.float64(z[q])
+            total += max(zq, 0.0) + np.log1p(np.exp(-abs(zq))) - y[q] * zq
     elif code == SOFTMAX:
+        zmax = tmp[:rows]
+        s = tmp[rows:2 * rows]
         for i in range(rows):
-            zi = Z[i]
-            zmax = np.float64(zi[0])
-            for j in range(1, n):
-                zmax = max(zmax, np.float64(zi[j]))
-            s = 0.0
-            for j in range(n):
-                s += np.exp(np.float64(zi[j]) - zmax)
-            lse = zmax + np.log(s)
-            for j in range(n):
-                total += Y[i, j] * (lse - zi[j])
+            zmax[i] = Z[0, i]
+            s[i] = 0
+        for k in range(1, C):
+            for i in range(rows):
+                zmax[i] = max(zmax[i], Z[k, i])
+        for k in range(C):
+            for i in range(rows):
+                s[i] += np.exp(Z[k, i] - zmax[i])
+        for i in range(rows):
+            lse = np.float64(zmax[i]) + np.log(np.float64(s[i]))
+            for k in range(C):
+                total += Y[k, i] * (lse - Z[k, i])
     else:
-        for i in range(rows):
-            for j in range(n):
-                d = np.float64(A[i, j]) - Y[i, j]
-                total += 0.5 * d * d
+        a, y = A.reshape(A.size), Y.reshape(Y.size)
+        for q in range(a.size):
+            d = np.float64(a[q]) - y[q]
+            total += 0.5 * d * d
     return total
 
 
 @njit(**JIT)
 def cost_sum_from_probabilities(A, Y, binary):
     """-Σ [y log a + (1-y) log(1-a)] (binary, 6.12) or -Σ y log a (categorical, 6.55.b)
-    over a block, with the argument of each log clamped at the smallest normal number so
-    a probability that rounded to 0 or 1 costs a large finite amount instead of infinity.
-    A, Y : (rows, n).
+    over all elements, with the argument of each log clamped at the smallest normal number
+    so a probability that rounded to 0 or 1 costs a large finite amount instead of
+    infinity. A, Y : 1-D, the same length (any layout, flattened).
     """
     tiny = np.finfo(A.dtype).tiny
-    rows, n = A.shape
     total = 0.0
-    for i in range(rows):
-        for j in range(n):
-            a = A[i, j]
-            total -= Y[i, j] * np.log(max(a, tiny))
-            if binary:
-                total -= (1 - Y[i, j]) * np.log(max(1 - a, tiny))
+    for q in range(A.size):
+        total -= Y[q] * np.log(max(A[q], tiny))
+        if binary:
+            total -= (1 - Y[q]) * np.log(max(1 - A[q], tiny))
     return total
