@@ -115,6 +115,14 @@ def check_count(name, value, *, minimum=0):
     return n
 
 
+def check_math(math):
+    """None (the configured default) or one of ``_config.MATH_MODES``."""
+    from ._config import MATH_MODES
+    if math is not None and math not in MATH_MODES:
+        raise ValueError(f"math must be one of {', '.join(map(repr, MATH_MODES))}; got {math!r}")
+    return math
+
+
 def check_learning_rate(learning_rate, name="learning_rate"):
     """A finite positive real number."""
     if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real):

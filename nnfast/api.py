@@ -15,7 +15,7 @@ from . import compiled, reference
 from ._activations import RELU_LIKE, predictions_from_output
 from ._schedule import epoch_orders
 from ._validate import (check_activations, check_count, check_layer_dims, check_learning_rate,
-                        check_parameters, prepare, working_dtype)
+                        check_math, check_parameters, prepare, working_dtype)
 
 _BACKENDS = {"compiled": compiled, "reference": reference}
 
@@ -90,7 +90,7 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
 
 def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
           batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
-          callback=None):
+          callback=None, math=None):
     """Train an L-layer network by gradient descent.
 
     Parameters
@@ -128,6 +128,10 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     backend : {"compiled", "reference"}
     dtype : {None, float32, float64}
         Working precision; default float32 if X is float32, else float64.
+    math : {None, "fast", "libm"}
+        Compiled backend: how exp/tanh/log are evaluated — "fast" (vectorised, <= 2 ulp,
+        the default unless ``NNFAST_MATH`` says otherwise) or "libm" (scalar libm calls).
+        The reference backend always uses NumPy's functions.
     callback : callable, optional
         ``callback(done, total, cost)`` is called from Python between kernel calls: after
         every epoch for mini-batch runs, after every 1% of the iterations for full batch
@@ -143,6 +147,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         taken before that batch's update.
     """
     module = _backend(backend)
+    check_math(math)
     dims = check_layer_dims(layer_dims)
     names = check_activations(activations, len(dims) - 1)
     lr = check_learning_rate(learning_rate)
@@ -172,7 +177,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         orders = epoch_orders(m, n_epochs, shuffle, np.random.default_rng(shuffle_seq))
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
-    trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs, callback)
+    trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs, callback, math)
     bad = np.flatnonzero(~np.isfinite(costs))
     if bad.size:
         warnings.warn(f"training diverged: the cost is {costs[bad[0]]} at {'iteration' if batch_size is None else 'epoch'} "
@@ -182,7 +187,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     return TrainResult(trained, costs, dims, names, backend, extra)
 
 
-def gradients(X, Y, parameters, activations, backend="compiled"):
+def gradients(X, Y, parameters, activations, backend="compiled", math=None):
     """The cost and its gradient at ``parameters``, by backpropagation.
 
     Returns
@@ -193,21 +198,24 @@ def gradients(X, Y, parameters, activations, backend="compiled"):
         ``dW1, db1, ..., dWL, dbL`` with the shapes of ``W1, b1, ...``.
     """
     module = _backend(backend)
+    check_math(math)
     X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
-    return module._gradients(X, Y, params, names)
+    return module._gradients(X, Y, params, names, math)
 
 
-def predict_proba(parameters, X, activations, backend="compiled"):
+def predict_proba(parameters, X, activations, backend="compiled", math=None):
     """The output layer ``A[L]`` of shape ``(n[L], m)``: probabilities for sigmoid/softmax
     outputs, the prediction itself for identity."""
     module = _backend(backend)
+    check_math(math)
     X, _, params, names, _, _ = prepare(X, None, parameters, activations)
-    return module._forward_output(X, params, names)
+    return module._forward_output(X, params, names, math)
 
 
-def predict(parameters, X, activations, backend="compiled"):
+def predict(parameters, X, activations, backend="compiled", math=None):
     """Predictions: 0/1 ``(n[L], m)`` for a sigmoid output (A > 0.5), the class index
     ``(m,)`` for softmax, ``A[L]`` for identity."""
     module = _backend(backend)
+    check_math(math)
     X, _, params, names, _, _ = prepare(X, None, parameters, activations)
-    return predictions_from_output(module._forward_output(X, params, names), names[-1])
+    return predictions_from_output(module._forward_output(X, params, names, math), names[-1])

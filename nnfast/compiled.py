@@ -14,15 +14,15 @@ import numba
 
 from . import _activations, reference
 from ._activations import predictions_from_output
-from ._config import PARALLEL_MIN_WORK, ROW_INPUT_MIN
-from ._kernels.activations import activation_backward, activation_forward, softmax_columns
+from ._config import MATH, PARALLEL_MIN_WORK, ROW_INPUT_MIN
+from ._kernels.activations import activation_backward, activation_forward, output_forward
 from ._kernels.dense import dense_backward_input, dense_backward_params, dense_forward
 from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_update, train_epochs
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows
 from ._schedule import callback_chunks
 from ._validate import (as_float_array, as_matrix, check_cache, check_count, check_learning_rate,
-                        check_update, prepare, working_dtype)
+                        check_math, check_update, prepare, working_dtype)
 from .reference import initialize_parameters, layer_sizes
 
 __all__ = [
@@ -36,6 +36,11 @@ __all__ = [
     "nn_model", "predict",
 ]
 
+
+def _fast(math=None):
+    """The kernels' ``fast`` flag for a ``math`` mode (None: ``_config.MATH``)."""
+    return (MATH if check_math(math) is None else math) == "fast"
+
 # ----------------------------------------------------------------------------------------
 # Activations: one forward kernel and one derivative kernel serve every name.
 
@@ -44,7 +49,7 @@ def _activation(name, Z):
     Z = as_float_array("Z", Z)
     z = np.ascontiguousarray(Z).reshape(-1)
     a = np.empty_like(z)
-    activation_forward(_activations.CODES[name], z, a)
+    activation_forward(_activations.CODES[name], z, a, _fast())
     return a.reshape(Z.shape)
 
 
@@ -53,9 +58,9 @@ def _derivative(name, Z):
     z = np.ascontiguousarray(Z).reshape(-1)
     a = np.empty_like(z)
     code = _activations.CODES[name]
-    activation_forward(code, z, a)
+    activation_forward(code, z, a, _fast())
     d = np.ones_like(z)
-    activation_backward(code, z, a, d)
+    activation_backward(code, z, a, d, _fast())
     return d.reshape(Z.shape)
 
 
@@ -82,7 +87,7 @@ def softmax(Z):
     Z = as_float_array("Z", Z)
     columns = np.ascontiguousarray(Z.reshape(Z.shape[0], -1) if Z.ndim else Z.reshape(1, 1))
     out = np.empty_like(columns)
-    softmax_columns(columns, out, np.empty(2 * columns.shape[1], columns.dtype))
+    output_forward(_activations.SOFTMAX, columns, out, np.empty(2 * columns.shape[1], columns.dtype), _fast())
     return out.reshape(Z.shape)
 
 
@@ -161,9 +166,9 @@ def _region(layout, ws, offsets, l):
     return ws[0, offsets[l]:offsets[l] + n * m].reshape(n, m).copy()
 
 
-def _forward_whole(X, params, names):
+def _forward_whole(X, params, names, math=None):
     layout, theta, ws, scratch, _ = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, layout.net, ws[0], False, scratch[0, 2])
+    forward_block(X.shape[1], theta, layout.net, ws[0], False, scratch[0, 2], _fast(math))
     return layout, ws
 
 
@@ -194,7 +199,7 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     for l in range(1, len(layout.dims)):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
             ws[0, off:off + cache[key].size] = cache[key].ravel()
-    backward_block(X.shape[1], theta, layout.net, ws[0], scratch[0], grads[0], False)
+    backward_block(X.shape[1], theta, layout.net, ws[0], scratch[0], grads[0], False, _fast())
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 
@@ -225,7 +230,7 @@ class _Trainer:
     kernels' layout and the work buffers, allocated once; ``run(e0, e1)`` trains epochs
     e0..e1-1 in one kernel call."""
 
-    def __init__(self, X, Y, params, names, learning_rate, orders, batch_size):
+    def __init__(self, X, Y, params, names, learning_rate, orders, batch_size, math=None):
         dims = tuple([X.shape[0]] + [W.shape[0] for W, _ in params])
         self.layout = Layout(dims, names, X.dtype, block_rows(dims, batch_size, X.dtype))
         self.theta = self.layout.pack(params)
@@ -236,6 +241,7 @@ class _Trainer:
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.fast = _fast(math)
         n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
         self.buffers = self.layout.buffers(_n_chunks(batch_size, n_weights, self.layout.block_rows))
 
@@ -244,7 +250,7 @@ class _Trainer:
         costs = np.full(epoch_stop - epoch_start, np.nan)
         train_epochs(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders, self.batch_size,
                      epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta,
-                     self.layout.net, *self.buffers, costs)
+                     self.layout.net, *self.buffers, costs, self.fast)
         return costs
 
     def gradient(self):
@@ -252,7 +258,7 @@ class _Trainer:
         ws, scratch, grads, chunk_costs = self.buffers
         m = self.Y.shape[1]
         cost = gradient_pass(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders[0], 0, m,
-                             self.theta, self.layout.net, ws, scratch, grads, chunk_costs, True)
+                             self.theta, self.layout.net, ws, scratch, grads, chunk_costs, True, self.fast)
         return cost / m, self.layout.unpack(grads[0] / self.theta.dtype.type(m), prefix="d")
 
     def parameters(self):
@@ -260,12 +266,13 @@ class _Trainer:
 
 
 def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False, *,
-             hidden_activation="tanh"):
+             hidden_activation="tanh", math=None):
     """The chapter's two-layer network trained by gradient descent (6.9.2–6.9.3), compiled.
 
     Same arguments, initialisation and printed lines as ``reference.nn_model``; the whole
     iteration loop runs inside one kernel call (with ``print_cost``, one call per 1000
-    iterations, each computing the cost only for the iteration it prints).
+    iterations, each computing the cost only for the iteration it prints). ``math``:
+    "fast" or "libm" (see ``nnfast._config.MATH``; default from ``NNFAST_MATH``, "fast").
     """
     n_x, n_h, n_y = layer_sizes(X, Y, n_h)
     parameters = initialize_parameters(n_x, n_h, n_y)
@@ -274,7 +281,7 @@ def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=Fals
     num_iterations = check_count("num_iterations", num_iterations)
     lr = check_learning_rate(learning_rate)
     m = X.shape[1]
-    trainer = _Trainer(X, Y, params, names, lr, np.arange(m)[None, :], m)
+    trainer = _Trainer(X, Y, params, names, lr, np.arange(m)[None, :], m, math)
     every = 1000
     if not print_cost:
         trainer.run(0, num_iterations, cost_every=num_iterations + 1)
@@ -293,18 +300,19 @@ def predict(parameters, X, activations=None):
 # The general entry points' backend (called by nnfast.api after validation).
 
 
-def _forward_output(X, params, names):
-    layout, ws = _forward_whole(X, params, names)
+def _forward_output(X, params, names, math=None):
+    layout, ws = _forward_whole(X, params, names, math)
     return _region(layout, ws, layout.net[5], len(params))
 
 
-def _gradients(X, Y, params, names):
+def _gradients(X, Y, params, names, math=None):
     m = X.shape[1]
-    return _Trainer(X, Y, params, names, 1.0, np.arange(m)[None, :], m).gradient()
+    return _Trainer(X, Y, params, names, 1.0, np.arange(m)[None, :], m, math).gradient()
 
 
-def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None):
-    trainer = _Trainer(X, Y, params, names, learning_rate, orders, batch_size)
+def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None,
+                      math=None):
+    trainer = _Trainer(X, Y, params, names, learning_rate, orders, batch_size, math)
     if callback is None:
         costs = trainer.run(0, n_epochs)
         return trainer.parameters(), costs

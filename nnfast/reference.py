@@ -474,20 +474,22 @@ def predict(parameters, X, activations=None):
 # The general entry points' backend (called by nnfast.api after validation).
 
 
-def _gradients(X, Y, params, names):
+def _gradients(X, Y, params, names, math=None):
     cache = _forward(X, params, names)
     L = len(params)
     cost = _cost_from_logits(cache[f"Z{L}"], cache[f"A{L}"], Y, names[-1])
     return cost, _backward(params, cache, X, Y, names)
 
 
-def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None):
+def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None,
+                      math=None):
     """Full-batch or mini-batch gradient descent; the reference for ``compiled``'s loop.
 
     Epoch e visits the columns in the order ``orders[e % len(orders)]`` in batches of
     ``batch_size`` (the last may be smaller); full batch is one batch of all m columns,
     i.e. one iteration. The cost of an epoch is the mean of its batches' costs, each from
     the forward pass before that batch's update. Returns the final parameters and costs.
+    ``math`` is the compiled backend's option; NumPy's functions are used here regardless.
     """
     m = X.shape[1]
     costs = np.empty(n_epochs)
@@ -506,5 +508,5 @@ def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_
     return _as_dict(params), costs
 
 
-def _forward_output(X, params, names):
+def _forward_output(X, params, names, math=None):
     return _forward(X, params, names)[f"A{len(params)}"]

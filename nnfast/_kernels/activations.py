@@ -12,51 +12,79 @@ from numba import njit
 
 from .._activations import (ARCTAN, BINARY_STEP, BIPOLAR_SIGMOID, IDENTITY, LEAKY_RELU,
                             LEAKY_SLOPE, RELU, SIGMOID, SOFTMAX, SOFTPLUS, TANH)
-from .._config import JIT
+from .._config import JIT, JIT_INLINE
+from .mathfast import exp_fast, sigmoid_fast, softplus_fast, tanh_fast
 
 
-@njit(**JIT)
-def _sigmoid(x, one):
+# Each transcendental has two implementations: the vectorisable ones of mathfast.py
+# (``fast``, <= 2 ulp) and NumPy's functions as Numba compiles them (one scalar libm call
+# per element). The branch on ``fast`` sits outside each loop: inside, it stopped the
+# vectoriser (and passing the function as an argument makes Numba refuse to cache).
+# ``one`` carries the dtype so float32 stays float32.
+
+
+@njit(**JIT_INLINE)
+def _sigmoid_libm(x, one):
     # exp(-|x|) <= 1 never overflows; the select picks the accurate branch for each sign.
     e = np.exp(-abs(x))
     s = one / (one + e)
     return s if x >= 0 else e * s
 
 
-@njit(**JIT)
-def _softplus(x, one):
+@njit(**JIT_INLINE)
+def _softplus_libm(x):
     # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): finite for every finite x.
     return max(x, x * 0) + np.log1p(np.exp(-abs(x)))
 
 
-@njit(**JIT)
-def _bipolar_sigmoid(x, one):
+@njit(**JIT_INLINE)
+def _bipolar_libm(x, one):
     # (1 - e^-x) / (1 + e^-x) evaluated at |x| (no overflow) and mirrored: it is odd.
     e = np.exp(-abs(x))
     y = (one - e) / (one + e)
     return y if x >= 0 else -y
 
 
-@njit(**JIT)
+@njit(**JIT_INLINE)
 def _arctan_derivative(x, one):
     # 1/(1 + x^2) without overflowing x^2: for |x| > 1 use r = 1/|x|, r^2 / (1 + r^2).
-    a = abs(x)
-    r = one / a if a > one else a
+    t = abs(x)
+    r = one / t if t > one else t
     r2 = r * r
-    return r2 / (one + r2) if a > one else one / (one + r2)
+    return r2 / (one + r2) if t > one else one / (one + r2)
 
 
 @njit(**JIT)
-def activation_forward(code, z, a):
-    """a[i] = g(z[i]) for the elementwise activation ``code``. z, a : 1-D, same length/dtype."""
+def activation_forward(code, z, a, fast):
+    """a[i] = g(z[i]) for the elementwise activation ``code``. z, a : 1-D, same length/dtype.
+    ``fast``: the vectorisable exp/tanh of ``mathfast`` instead of libm."""
     one = z.dtype.type(1)
     n = z.size
-    if code == SIGMOID:
+    if code == SIGMOID and fast:
         for i in range(n):
-            a[i] = _sigmoid(z[i], one)
+            a[i] = sigmoid_fast(z[i])
+    elif code == SIGMOID:
+        for i in range(n):
+            a[i] = _sigmoid_libm(z[i], one)
+    elif code == TANH and fast:
+        for i in range(n):
+            a[i] = tanh_fast(z[i])
     elif code == TANH:
         for i in range(n):
             a[i] = np.tanh(z[i])
+    elif code == SOFTPLUS and fast:
+        for i in range(n):
+            a[i] = softplus_fast(z[i])
+    elif code == SOFTPLUS:
+        for i in range(n):
+            a[i] = _softplus_libm(z[i])
+    elif code == BIPOLAR_SIGMOID and fast:
+        half = z.dtype.type(0.5)
+        for i in range(n):
+            a[i] = tanh_fast(z[i] * half)  # (1 - e^-z) / (1 + e^-z) = tanh(z/2)
+    elif code == BIPOLAR_SIGMOID:
+        for i in range(n):
+            a[i] = _bipolar_libm(z[i], one)
     elif code == RELU:
         for i in range(n):
             a[i] = z[i] if z[i] > 0 else z[i] * 0
@@ -64,12 +92,6 @@ def activation_forward(code, z, a):
         slope = z.dtype.type(LEAKY_SLOPE)
         for i in range(n):
             a[i] = z[i] if z[i] > 0 else z[i] * slope
-    elif code == SOFTPLUS:
-        for i in range(n):
-            a[i] = _softplus(z[i], one)
-    elif code == BIPOLAR_SIGMOID:
-        for i in range(n):
-            a[i] = _bipolar_sigmoid(z[i], one)
     elif code == ARCTAN:
         for i in range(n):
             a[i] = np.arctan(z[i])
@@ -82,7 +104,7 @@ def activation_forward(code, z, a):
 
 
 @njit(**JIT)
-def activation_backward(code, z, a, dz):
+def activation_backward(code, z, a, dz, fast):
     """dz[i] *= g'(z[i]) for the elementwise activation ``code`` (6.39), with a = g(z).
 
     Uses a where it makes the derivative cheaper (sigmoid: a(1-a), tanh: 1-a^2,
@@ -103,9 +125,12 @@ def activation_backward(code, z, a, dz):
         slope = z.dtype.type(LEAKY_SLOPE)
         for i in range(n):
             dz[i] = dz[i] if z[i] > 0 else dz[i] * slope
+    elif code == SOFTPLUS and fast:
+        for i in range(n):
+            dz[i] *= sigmoid_fast(z[i])
     elif code == SOFTPLUS:
         for i in range(n):
-            dz[i] *= _sigmoid(z[i], one)
+            dz[i] *= _sigmoid_libm(z[i], one)
     elif code == BIPOLAR_SIGMOID:
         half = z.dtype.type(0.5)
         for i in range(n):
@@ -120,12 +145,13 @@ def activation_backward(code, z, a, dz):
 
 
 @njit(**JIT)
-def softmax_columns(z, a, tmp):
+def softmax_columns(z, a, tmp, fast):
     """a[:, i] = softmax(z[:, i]) for each column (one example per column), stable: the
     column maximum is subtracted before exp so no exponent is positive (6.54).
 
-    z, a : (C, rows); tmp : (>= 2·rows,) scratch. The loops run along the examples
-    (contiguous) so they vectorise; the per-example max and sum live in ``tmp``.
+    z, a : (C, rows); tmp : (>= 2·rows,) scratch; ``fast``: mathfast's exp (else libm).
+    The loops run along the examples (contiguous) so they vectorise; the per-example max
+    and sum live in ``tmp``.
     """
     C, rows = z.shape
     zmax = tmp[:rows]
@@ -140,8 +166,13 @@ def softmax_columns(z, a, tmp):
     for k in range(C):
         zk = z[k]
         ak = a[k]
+        if fast:
+            for i in range(rows):
+                ak[i] = exp_fast(zk[i] - zmax[i])
+        else:
+            for i in range(rows):
+                ak[i] = np.exp(zk[i] - zmax[i])
         for i in range(rows):
-            ak[i] = np.exp(zk[i] - zmax[i])
             total[i] += ak[i]
     one = z.dtype.type(1)
     for i in range(rows):
@@ -153,9 +184,9 @@ def softmax_columns(z, a, tmp):
 
 
 @njit(**JIT)
-def output_forward(code, z, a, tmp):
+def output_forward(code, z, a, tmp, fast):
     """The output layer's activation on a ``(n[L], rows)`` block: softmax by columns or elementwise."""
     if code == SOFTMAX:
-        softmax_columns(z, a, tmp)
+        softmax_columns(z, a, tmp, fast)
     else:
-        activation_forward(code, z.reshape(z.size), a.reshape(a.size))
+        activation_forward(code, z.reshape(z.size), a.reshape(a.size), fast)

@@ -44,12 +44,12 @@ def sgd_update(theta, grad, step):
 
 
 @njit(**JIT)
-def forward_block(rows, theta, net, ws, x_rows, tmp):
+def forward_block(rows, theta, net, ws, x_rows, tmp, fast):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
     The block's X must already be at ``a_off[0]`` of ``ws`` — ``(rows, n_x)`` if
     ``x_rows``, else ``(n_x, rows)``; Z[l] and A[l] are written at ``z_off[l]``,
-    ``a_off[l]``. tmp : (>= 2·rows,) scratch.
+    ``a_off[l]``. tmp : (>= 2·rows,) scratch. ``fast``: mathfast's exp/tanh (else libm).
     """
     dims, w_off, b_off, codes, z_off, a_off = net
     L = dims.size - 1
@@ -64,13 +64,13 @@ def forward_block(rows, theta, net, ws, x_rows, tmp):
         else:
             dense_forward(W, b, _block(ws, a_off[l - 1], p, rows), Z)
         if l == L:
-            output_forward(codes[l], Z, A, tmp)
+            output_forward(codes[l], Z, A, tmp, fast)
         else:
-            activation_forward(codes[l], Z.reshape(n * rows), A.reshape(n * rows))
+            activation_forward(codes[l], Z.reshape(n * rows), A.reshape(n * rows), fast)
 
 
 @njit(**JIT)
-def backward_block(rows, theta, net, ws, scratch, grad, x_rows):
+def backward_block(rows, theta, net, ws, scratch, grad, x_rows, fast):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
@@ -100,7 +100,7 @@ def backward_block(rows, theta, net, ws, scratch, grad, x_rows):
             dA = _block(scratch[cur], 0, p, rows)
             dense_backward_input(_block(theta, w_off[l], n, p), dZ, dA)
             activation_backward(codes[l - 1], _block(ws, z_off[l - 1], p, rows).reshape(p * rows),
-                                _block(ws, a_off[l - 1], p, rows).reshape(p * rows), dA.reshape(p * rows))
+                                _block(ws, a_off[l - 1], p, rows).reshape(p * rows), dA.reshape(p * rows), fast)
             dZ = dA
 
 
@@ -126,7 +126,7 @@ def gather_rows(src, idx, r0, r1, dst):
 
 @njit(**JIT)
 def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch,
-               grads, want_cost):
+               grads, want_cost, fast):
     """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]."""
     dims, codes, z_off, a_off = net[0], net[3], net[4], net[5]
     L = dims.size - 1
@@ -144,18 +144,18 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, start, stop, theta, net
         else:
             gather_columns(X, idx, r0, r1, _block(wsc, a_off[0], dims[0], rows))
         gather_columns(Y, idx, r0, r1, _block(wsc, z_off[0], dims[L], rows))
-        forward_block(rows, theta, net, wsc, x_rows, tmp)
+        forward_block(rows, theta, net, wsc, x_rows, tmp, fast)
         if want_cost:
             cost += cost_sum_from_logits(codes[L], _block(wsc, z_off[L], dims[L], rows),
                                          _block(wsc, a_off[L], dims[L], rows),
-                                         _block(wsc, z_off[0], dims[L], rows), tmp)
-        backward_block(rows, theta, net, wsc, scratch[c], grad, x_rows)
+                                         _block(wsc, z_off[0], dims[L], rows), tmp, fast)
+        backward_block(rows, theta, net, wsc, scratch[c], grad, x_rows, fast)
     return cost
 
 
 @njit(**JIT_PARALLEL)
 def gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch, grads,
-                  chunk_costs, want_cost):
+                  chunk_costs, want_cost, fast):
     """Gradient sums over the examples idx[start:stop] into ``grads[0]``; returns the cost sum.
 
     One chunk per row of ``grads``; with a single chunk everything runs on the calling
@@ -165,12 +165,12 @@ def gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, sc
     n_blocks = (stop - start + block_rows - 1) // block_rows
     if n_chunks == 1:
         chunk_costs[0] = _run_chunk(0, 0, n_blocks, block_rows, X, x_rows, Y, idx, start, stop, theta,
-                                    net, ws, scratch, grads, want_cost)
+                                    net, ws, scratch, grads, want_cost, fast)
     else:
         for c in prange(n_chunks):
             chunk_costs[c] = _run_chunk(c, c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks,
                                         block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws,
-                                        scratch, grads, want_cost)
+                                        scratch, grads, want_cost, fast)
         total = grads[0]
         for c in range(1, n_chunks):  # fixed order: deterministic for a chunk count
             g = grads[c]
@@ -184,7 +184,7 @@ def gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, sc
 
 @njit(**JIT)
 def train_epochs(block_rows, X, x_rows, Y, orders, batch_size, epoch_start, epoch_stop, cost_every,
-                 learning_rate, theta, net, ws, scratch, grads, chunk_costs, costs_out):
+                 learning_rate, theta, net, ws, scratch, grads, chunk_costs, costs_out, fast):
     """Gradient descent for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17).
 
     Epoch e visits the examples in the order ``orders[e % len(orders)]`` in batches of
@@ -203,7 +203,7 @@ def train_epochs(block_rows, X, x_rows, Y, orders, batch_size, epoch_start, epoc
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
             cost = gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch,
-                                 grads, chunk_costs, want_cost)
+                                 grads, chunk_costs, want_cost, fast)
             sgd_update(theta, grads[0], learning_rate / (stop - start))
             epoch_cost += cost / (stop - start)
             n_batches += 1

@@ -10,24 +10,30 @@ from numba import njit
 
 from .._activations import SIGMOID, SOFTMAX
 from .._config import JIT
+from .activations import _softplus_libm
+from .mathfast import exp_fast, log_fast, softplus_fast
 
 
 @njit(**JIT)
-def cost_sum_from_logits(code, Z, A, Y, tmp):
+def cost_sum_from_logits(code, Z, A, Y, tmp, fast):
     """Σ L(a, y) over a block, from the logits where that is exact.
 
     sigmoid: softplus(z) - y·z, which is -y log a - (1-y) log(1-a)  (6.33) and finite
     for any finite z; softmax: Σ_k y_k (logsumexp(z) - z_k) = -Σ_k y_k log a_k  (6.55.a);
     identity: ½ Σ (a - y)².  Z, A, Y : (n[L], rows), one example per column;
-    tmp : (>= 2·rows,) scratch for softmax's per-example max and sum.
+    tmp : (>= 2·rows,) scratch for softmax's per-example max and sum. ``fast``: the
+    vectorisable exp/log of ``mathfast`` instead of libm.
     """
     C, rows = Z.shape
     total = 0.0
     if code == SIGMOID:
         z, y = Z.reshape(Z.size), Y.reshape(Y.size)
-        for q in range(z.size):
-            zq = np.float64(z[q])
-            total += max(zq, 0.0) + np.log1p(np.exp(-abs(zq))) - y[q] * zq
+        if fast:
+            for q in range(z.size):
+                total += softplus_fast(z[q]) - y[q] * z[q]
+        else:
+            for q in range(z.size):
+                total += _softplus_libm(z[q]) - y[q] * z[q]
     elif code == SOFTMAX:
         zmax = tmp[:rows]
         s = tmp[rows:2 * rows]
@@ -38,10 +44,14 @@ def cost_sum_from_logits(code, Z, A, Y, tmp):
             for i in range(rows):
                 zmax[i] = max(zmax[i], Z[k, i])
         for k in range(C):
-            for i in range(rows):
-                s[i] += np.exp(Z[k, i] - zmax[i])
-        for i in range(rows):
-            lse = np.float64(zmax[i]) + np.log(np.float64(s[i]))
+            if fast:
+                for i in range(rows):
+                    s[i] += exp_fast(Z[k, i] - zmax[i])
+            else:
+                for i in range(rows):
+                    s[i] += np.exp(Z[k, i] - zmax[i])
+        for i in range(rows):  # s[i] >= 1: the log is finite
+            lse = zmax[i] + (log_fast(s[i]) if fast else np.log(s[i]))
             for k in range(C):
                 total += Y[k, i] * (lse - Z[k, i])
     else:
