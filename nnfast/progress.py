@@ -1,0 +1,95 @@
+"""A progress bar for long training runs: tqdm when it can be shown, otherwise nothing.
+
+tqdm is an optional extra (``pip install "nnfast[progress]"``); nnfast never needs it. The
+bar is shown only when all of these hold:
+
+- it was not turned off (``enabled=False``, e.g. the command line's ``--quiet``);
+- standard output is a terminal (so nothing is drawn into pipes, files or test captures),
+  and so is standard error, where tqdm draws;
+- tqdm can be imported.
+
+Otherwise :func:`progress_bar` returns a :class:`Progress` that does nothing, so callers
+never test for tqdm themselves::
+
+    with progress_bar(total=10, unit="epoch", enabled=not quiet) as bar:
+        result = nnfast.train(..., callback=bar)
+
+``bar`` has the signature ``callback(done, total, cost)`` that :func:`nnfast.train` calls
+between kernel calls (after each epoch, or after each 1% of the full-batch iterations).
+"""
+
+import sys
+
+__all__ = ["Progress", "progress_bar", "bar_available"]
+
+
+def _isatty(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):     # no isatty, or a closed stream
+        return False
+
+
+def _tqdm():
+    """The ``tqdm`` class, or None when tqdm is not installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+def bar_available(enabled=True):
+    """True when :func:`progress_bar` would draw a bar (see the module docstring)."""
+    return (bool(enabled) and _isatty(sys.stdout) and _isatty(sys.stderr)
+            and _tqdm() is not None)
+
+
+class Progress:
+    """A ``callback(done, total, cost)`` for :func:`nnfast.train` that draws a tqdm bar, or
+    does nothing when ``bar`` is None.
+
+    Use as a context manager so the bar is closed (and the terminal line finished) even when
+    training raises.
+    """
+
+    def __init__(self, bar=None):
+        self._bar = bar
+
+    @property
+    def active(self):
+        """True when a bar is being drawn."""
+        return self._bar is not None
+
+    def __call__(self, done, total, cost):
+        bar = self._bar
+        if bar is None:
+            return
+        if bar.total != total:
+            bar.total = total
+        bar.set_postfix_str(f"cost={float(cost):.6g}", refresh=False)
+        bar.update(done - bar.n)          # redraws, with the new cost
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def progress_bar(total, *, unit="it", desc=None, enabled=True):
+    """A :class:`Progress` callback: a tqdm bar over ``total`` ``unit``\\ s (iterations or
+    epochs) showing the latest cost and the rate, or a silent one when the bar cannot or
+    should not be shown (see the module docstring).
+    """
+    if not bar_available(enabled):
+        return Progress(None)
+    tqdm = _tqdm()
+    return Progress(tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=True,
+                         dynamic_ncols=True))

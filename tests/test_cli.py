@@ -1,0 +1,338 @@
+"""The ``nnfast`` command end to end, on tiny settings (the whole file runs in well under a
+minute once the Numba kernels are cached)."""
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnfast
+from nnfast import cli, compiled, plots, progress
+from nnfast.datasets import load_planar_dataset
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HAVE_MPL = plots.available()
+needs_mpl = pytest.mark.skipif(not HAVE_MPL, reason="matplotlib is not installed: no figures "
+                                                    "to check (pip install 'nnfast[plot]')")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(capsys, *argv):
+    """``nnfast ARGV`` in this process: (exit status, stdout, stderr)."""
+    status = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_png(path):
+    """A real PNG image of a plausible size: signature, IHDR with width and height >= 100."""
+    path = Path(path)
+    assert path.is_file(), f"{path} was not written"
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 100 and height >= 100, (width, height)
+    assert len(data) > 5000, f"{path} is suspiciously small ({len(data)} bytes)"
+
+
+def cost_lines(out):
+    return [line for line in out.splitlines() if line.startswith("Cost after")]
+
+
+# ----------------------------------------------------------------------------------------
+# planar, sweep, datasets
+
+
+def test_planar_prints_the_chapters_lines_and_saves_figures_and_model(tmp_path, capsys):
+    model = tmp_path / "models" / "planar.npz"
+    status, out, err = run(capsys, "planar", "--iterations", 2001, "--out", tmp_path / "fig",
+                           "--save", model)
+    assert status == 0, err
+    # The chapter's first printed cost (W ~ 0.01 randn, so A2 ~ 0.5 and J ~ log 2).
+    assert cost_lines(out) == ["Cost after iteration 0: 0.693048",
+                               "Cost after iteration 1000: 0.288083",
+                               "Cost after iteration 2000: 0.254385"]
+    assert "Accuracy of nn: 0." in out and "µs/iteration" in out
+    assert model.is_file()
+    if HAVE_MPL:
+        assert_png(tmp_path / "fig" / "planar_cost.png")
+        assert_png(tmp_path / "fig" / "planar_boundary.png")
+    else:
+        assert plots.SKIPPED_MESSAGE in out
+
+
+def test_planar_seed_option_reproduces_the_chapter_with_seed_2(tmp_path, capsys):
+    args = ["planar", "--iterations", 1001, "--out", tmp_path, "--learning-rate", 1.2]
+    _, default, _ = run(capsys, *args)
+    _, seeded, _ = run(capsys, *args, "--seed", 2)
+    _, other, _ = run(capsys, *args, "--seed", 7)
+    assert cost_lines(seeded) == cost_lines(default)
+    assert cost_lines(other) != cost_lines(default)
+
+
+def test_planar_both_backends_and_quiet(tmp_path, capsys):
+    status, out, _ = run(capsys, "planar", "--backend", "both", "--iterations", 50, "--quiet",
+                         "--out", tmp_path)
+    assert status == 0
+    assert cost_lines(out) == []
+    assert "== reference backend" in out and "== compiled backend" in out
+    assert "faster per iteration than the NumPy reference" in out
+
+
+def test_sweep_prints_an_accuracy_per_size_and_one_figure(tmp_path, capsys):
+    status, out, _ = run(capsys, "sweep", "--hidden", "1,3", "--iterations", 50, "--out", tmp_path)
+    assert status == 0
+    assert "Accuracy for 1 hidden units: " in out and "Accuracy for 3 hidden units: " in out
+    if HAVE_MPL:
+        assert_png(tmp_path / "sweep_boundaries.png")
+
+
+def test_datasets_prints_an_accuracy_per_data_set(tmp_path, capsys):
+    status, out, _ = run(capsys, "datasets", "--datasets", "noisy_moons,gaussian_quantiles",
+                         "--iterations", 1001, "--out", tmp_path, "--backend", "reference")
+    assert status == 0
+    # The chapter's first two printed noisy_moons costs (section 6.9.3).
+    assert "Cost after iteration 0: 0.692992\nCost after iteration 1000: 0.167137" in out
+    assert "noisy_moons " in out and "gaussian_quantiles " in out
+    if HAVE_MPL:
+        assert_png(tmp_path / "datasets_boundaries.png")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "--hidden", "0,2"], "positive integer"),
+    (["planar", "--learning-rate", "-1"], "positive number"),
+    (["planar", "--backend", "gpu"], "invalid choice"),
+    (["datasets", "--datasets", "spirals"], "unknown data set"),
+    (["mnist", "--iterations", "5"], "--iterations is for full-batch training"),
+    (["mnist", "--batch-size", "0", "--epochs", "3"], "--epochs is for mini-batches"),
+])
+def test_invalid_arguments_are_argparse_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage: nnfast" in err
+
+
+# ----------------------------------------------------------------------------------------
+# mnist
+
+
+def write_tiny_mnist(folder, n_train=600, n_test=200, seed=0):
+    """A learnable stand-in for MNIST as the four gzip IDX files: digit k is a bright bar
+    on rows 2k..2k+3 plus noise."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, k in enumerate(labels):
+            images[i, 2 * k:2 * k + 4, 4:24] = 250
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">II", 2049, n) + labels.tobytes())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(tmp_path_factory):
+    return write_tiny_mnist(tmp_path_factory.mktemp("mnist"))
+
+
+def test_mnist_on_a_tiny_idx_set_then_predict_round_trip(tiny_mnist, tmp_path, capsys):
+    model = tmp_path / "mnist.npz"
+    status, out, err = run(capsys, "mnist", "--data", tiny_mnist, "--epochs", 3, "--batch-size", 32,
+                           "--hidden", 8, "--learning-rate", 0.5, "--out", tmp_path,
+                           "--save", model)
+    assert status == 0, err
+    assert "600 training / 200 test images" in out
+    assert len(cost_lines(out)) == 3
+    accuracy = float(out.split("Test accuracy: ")[1].split()[0])
+    assert accuracy > 0.9            # the bars are easy: the labels reached the network
+    if HAVE_MPL:
+        assert_png(tmp_path / "mnist_cost.png")
+        assert_png(tmp_path / "mnist_confusion.png")
+
+    # predict: an .npy of shape (n_x, m) and a .csv with one example per row agree with
+    # nnfast.predict on the saved parameters.
+    from nnfast.datasets import load_mnist
+    _, _, X_test, _ = load_mnist(tiny_mnist)
+    X = X_test[:, :7]
+    from nnfast.io import load
+    result = load(model)
+    expected = nnfast.predict(result.parameters, X, result.activations)
+    np.save(tmp_path / "x.npy", X)
+    np.savetxt(tmp_path / "x.csv", X.T, delimiter=",")
+    for data in ("x.npy", "x.csv"):
+        status, out, err = run(capsys, "predict", model, tmp_path / data)
+        assert status == 0, err
+        assert [int(v) for v in out.split()] == expected.tolist()
+    status, out, _ = run(capsys, "predict", model, tmp_path / "x.csv", "--proba",
+                         "--output", tmp_path / "p.npy")
+    assert status == 0 and "written to" in out
+    P = np.load(tmp_path / "p.npy")
+    assert P.shape == (10, 7)
+    np.testing.assert_allclose(P.sum(axis=0), 1, rtol=1e-5)
+
+
+def test_mnist_full_batch_and_quiet(tiny_mnist, tmp_path, capsys):
+    status, out, _ = run(capsys, "mnist", "--data", tiny_mnist, "--batch-size", 0,
+                         "--iterations", 5, "--dtype", "float64", "--quiet", "--out", tmp_path)
+    assert status == 0
+    assert cost_lines(out) == []
+    assert "full batch, 5 iterations" in out and "Test accuracy: " in out
+
+
+def test_mnist_on_the_real_files_one_epoch(mnist_dir, tmp_path, capsys):
+    status, out, err = run(capsys, "mnist", "--data", mnist_dir, "--epochs", 1, "--quiet",
+                           "--out", tmp_path)
+    assert status == 0, err
+    assert "60000 training / 10000 test images" in out
+    assert float(out.split("Test accuracy: ")[1].split()[0]) > 0.9
+
+
+def test_mnist_missing_data_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    status, _, err = run(capsys, "mnist", "--data", tmp_path / "nowhere")
+    assert status == 2
+    assert err.startswith("nnfast mnist: error: MNIST folder ") and err.count("\n") == 1
+    assert "http" in err and "Traceback" not in err
+
+    monkeypatch.delenv("NNFAST_MNIST_DIR", raising=False)
+    status, _, err = run(capsys, "mnist")
+    assert status == 2
+    assert "--data" in err and "NNFAST_MNIST_DIR" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------------------
+# predict errors, compare
+
+
+def test_predict_errors_are_one_line(tmp_path, capsys):
+    X, _ = load_planar_dataset()
+    model = tmp_path / "m.npz"
+    assert run(capsys, "planar", "--iterations", 20, "--quiet", "--out", tmp_path,
+               "--save", model)[0] == 0
+    np.save(tmp_path / "rows.npy", X.T)                       # (m, 2): the wrong layout
+    status, _, err = run(capsys, "predict", model, tmp_path / "rows.npy")
+    assert status == 2 and "transpose" in err and "Traceback" not in err
+    status, _, err = run(capsys, "predict", tmp_path / "missing.npz", tmp_path / "rows.npy")
+    assert status == 2 and "no such file" in err
+    (tmp_path / "x.json").write_text("[]")
+    status, _, err = run(capsys, "predict", model, tmp_path / "x.json")
+    assert status == 2 and "unknown data format" in err
+
+
+def test_compare_forwards_its_arguments(monkeypatch, capsys):
+    import types
+
+    seen = []
+    fake = types.ModuleType("nnfast.compare")
+    fake.main = lambda argv: seen.append(argv) or 3
+    monkeypatch.setitem(sys.modules, "nnfast.compare", fake)
+    monkeypatch.setattr(nnfast, "compare", fake, raising=False)
+    assert cli.main(["compare", "--quick", "--out", "x"]) == 3
+    assert seen == [["--quick", "--out", "x"]]
+
+
+def test_compare_without_the_module_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "nnfast.compare", None)
+    monkeypatch.delattr(nnfast, "compare", raising=False)
+    assert cli.main(["compare"]) == 2
+    assert "no nnfast.compare module" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------
+# Separate processes: ``python -m nnfast``, and nnfast without matplotlib and tqdm
+
+
+def _python(code_or_args, tmp_path, *, code=False):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    argv = [sys.executable, "-c", code_or_args] if code else [sys.executable, *code_or_args]
+    return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_python_dash_m_nnfast(tmp_path):
+    proc = _python(["-m", "nnfast", "planar", "--iterations", "50", "--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Accuracy of nn:" in proc.stdout
+    if HAVE_MPL:                                    # the default --out, created on demand
+        assert_png(tmp_path / cli.DEFAULT_OUT / "planar_boundary.png")
+    proc = _python(["-m", "nnfast"], tmp_path)
+    assert proc.returncode == 2 and "usage: nnfast" in proc.stderr
+
+
+def test_without_matplotlib_and_tqdm_it_trains_and_says_figures_were_skipped(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None; sys.modules['tqdm'] = None\n"
+            "from nnfast.cli import main\n"
+            "sys.exit(main(['sweep', '--hidden', '2', '--iterations', '50', '--out', 'figs']))")
+    proc = _python(code, tmp_path, code=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Accuracy for 2 hidden units" in proc.stdout
+    assert proc.stdout.count("figures skipped") == 1
+    assert 'pip install "nnfast[plot]"' in proc.stdout
+    assert not (tmp_path / "figs").exists()
+
+
+# ----------------------------------------------------------------------------------------
+# progress and plots helpers
+
+
+def test_progress_bar_is_off_without_a_terminal_and_draws_with_one(monkeypatch, capsys):
+    bar = progress.progress_bar(10, unit="epoch")
+    assert not bar.active            # pytest captures stdout: not a terminal
+    bar(3, 10, 0.5)                  # a silent callback
+    bar.close()
+
+    updates = []
+
+    class FakeTqdm:
+        def __init__(self, total, **kw):
+            self.total, self.n = total, 0
+
+        def update(self, k):
+            self.n += k
+            updates.append(self.n)
+
+        def set_postfix_str(self, s, refresh=True):
+            updates.append(s)
+
+        def close(self):
+            updates.append("closed")
+
+    monkeypatch.setattr(progress, "_isatty", lambda stream: True)
+    monkeypatch.setattr(progress, "_tqdm", lambda: FakeTqdm)
+    assert not progress.progress_bar(10, enabled=False).active      # --quiet
+    with progress.progress_bar(10, unit="epoch") as bar:
+        assert bar.active
+        X, Y = load_planar_dataset()
+        nnfast.train(X, Y, [2, 3, 1], ["tanh", "sigmoid"], learning_rate=0.5, batch_size=100,
+                     epochs=2, seed=0, callback=bar)
+    assert updates[0].startswith("cost=") and updates[1] == 1 and updates[3] == 2
+    assert updates[-1] == "closed"
+
+
+def test_decision_grid_is_the_chapters_and_confusion_matrix_counts():
+    X, _ = load_planar_dataset()
+    xx, yy = plots.decision_grid(X)
+    x_min, x_max = X[0].min() - 1, X[0].max() + 1
+    y_min, y_max = X[1].min() - 1, X[1].max() + 1
+    ex, ey = np.meshgrid(np.arange(x_min, x_max, 0.01), np.arange(y_min, y_max, 0.01))
+    np.testing.assert_array_equal(xx, ex)
+    np.testing.assert_array_equal(yy, ey)
+    C = plots.confusion_matrix([0, 1, 1, 2, 2, 2], [0, 1, 2, 2, 2, 0], 3)
+    np.testing.assert_array_equal(C, [[1, 0, 0], [0, 1, 1], [1, 0, 2]])
+
+
+def test_chapter_init_with_seed_2_is_the_chapters():
+    expected = compiled.initialize_parameters(2, 4, 1)
+    got = cli._chapter_init(2, 4, 1, 2)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key])
