@@ -147,16 +147,12 @@ def compute_cost(A2, Y, parameters=None):
 # The network: forward, backward, update, the chapter's model, predict.
 
 
-def _whole_batch(X, params, names, Y=None):
-    """Layout and workspace holding all m examples as one block, with X (and Y) in place."""
+def _whole_batch(X, params, names):
+    """Layout and workspace for all m examples as one block."""
     m = X.shape[1]
     layout = Layout(tuple([X.shape[0]] + [W.shape[0] for W, _ in params]), names, X.dtype, m)
     theta = layout.pack(params)
     ws, scratch, grads, _ = layout.buffers(1)
-    z_off, a_off = layout.net[4], layout.net[5]
-    ws[0, a_off[0]:a_off[0] + X.size] = X.ravel()
-    if Y is not None:
-        ws[0, z_off[0]:z_off[0] + Y.size] = Y.ravel()
     return layout, theta, ws, scratch, grads
 
 
@@ -168,7 +164,7 @@ def _region(layout, ws, offsets, l):
 
 def _forward_whole(X, params, names, math=None):
     layout, theta, ws, scratch, _ = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, layout.net, ws[0], False, scratch[0, 2], _fast(math))
+    forward_block(X.shape[1], theta, layout.net, ws[0], X, False, scratch[0, 2], _fast(math))
     return layout, ws
 
 
@@ -194,12 +190,12 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     """
     X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
     cache = check_cache(cache, X, params)
-    layout, theta, ws, scratch, grads = _whole_batch(X, params, names, Y)
+    layout, theta, ws, scratch, grads = _whole_batch(X, params, names)
     z_off, a_off = layout.net[4], layout.net[5]
     for l in range(1, len(layout.dims)):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
             ws[0, off:off + cache[key].size] = cache[key].ravel()
-    backward_block(X.shape[1], theta, layout.net, ws[0], scratch[0], grads[0], False, _fast())
+    backward_block(X.shape[1], theta, layout.net, ws[0], X, Y, scratch[0], grads[0], False, _fast())
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 
@@ -239,6 +235,7 @@ class _Trainer:
         self.X = np.ascontiguousarray(X.T) if self.x_rows else X
         self.Y = Y
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
+        self.in_order = len(orders) == 1 and bool(np.array_equal(orders[0], np.arange(len(orders[0]))))
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.fast = _fast(math)
@@ -248,7 +245,8 @@ class _Trainer:
     def run(self, epoch_start, epoch_stop, cost_every=1):
         """Train epochs [epoch_start, epoch_stop); returns their costs (NaN where skipped)."""
         costs = np.full(epoch_stop - epoch_start, np.nan)
-        train_epochs(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders, self.batch_size,
+        train_epochs(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders, self.in_order,
+                     self.batch_size,
                      epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta,
                      self.layout.net, *self.buffers, costs, self.fast)
         return costs
@@ -257,8 +255,8 @@ class _Trainer:
         """(cost, grads) over all examples at the current parameters."""
         ws, scratch, grads, chunk_costs = self.buffers
         m = self.Y.shape[1]
-        cost = gradient_pass(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders[0], 0, m,
-                             self.theta, self.layout.net, ws, scratch, grads, chunk_costs, True, self.fast)
+        cost = gradient_pass(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders[0], self.in_order,
+                             0, m, self.theta, self.layout.net, ws, scratch, grads, chunk_costs, True, self.fast)
         return cost / m, self.layout.unpack(grads[0] / self.theta.dtype.type(m), prefix="d")
 
     def parameters(self):

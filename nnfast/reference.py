@@ -70,10 +70,14 @@ def softplus(Z):
 
 
 def bipolar_sigmoid(Z):
-    """(1 - exp(-z)) / (1 + exp(-z))  (6.24) = tanh(z/2); evaluated at |z| and mirrored (odd)."""
+    """(1 - exp(-z)) / (1 + exp(-z))  (6.24), computed as the identical tanh(z/2).
+
+    The chapter's quotient loses every digit near z = 0 (1 - exp(-z) cancels: float32 gives
+    1.49e-7 for z = 2.76e-7 instead of 1.38e-7) and overflows for z < -709; tanh(z/2) has
+    neither problem.
+    """
     Z = as_float_array("Z", Z)
-    e = np.exp(-np.abs(Z))
-    return np.sign(Z) * ((1 - e) / (1 + e))
+    return np.tanh(Z / 2)
 
 
 def arctan(Z):

@@ -36,7 +36,7 @@ def test_activation_derivative_matches_finite_difference(name, z):
 def test_chapter_identities():
     z = np.linspace(-20, 20, 4001)
     np.testing.assert_allclose(reference.tanh(z), 2 * reference.sigmoid(2 * z) - 1, atol=1e-15)  # (6.25)
-    np.testing.assert_allclose(reference.bipolar_sigmoid(z), np.tanh(z / 2), atol=1e-15)
+    np.testing.assert_allclose(reference.bipolar_sigmoid(z), (1 - np.exp(-z)) / (1 + np.exp(-z)), atol=1e-15)  # (6.24)
     np.testing.assert_allclose(reference.softplus_derivative(z), reference.sigmoid(z), atol=0)
     np.testing.assert_array_equal(reference.binary_step(z), reference.relu_derivative(z))
 

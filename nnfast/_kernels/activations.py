@@ -38,14 +38,6 @@ def _softplus_libm(x):
 
 
 @njit(**JIT_INLINE)
-def _bipolar_libm(x, one):
-    # (1 - e^-x) / (1 + e^-x) evaluated at |x| (no overflow) and mirrored: it is odd.
-    e = np.exp(-abs(x))
-    y = (one - e) / (one + e)
-    return y if x >= 0 else -y
-
-
-@njit(**JIT_INLINE)
 def _arctan_derivative(x, one):
     # 1/(1 + x^2) without overflowing x^2: for |x| > 1 use r = 1/|x|, r^2 / (1 + r^2).
     t = abs(x)
@@ -78,13 +70,14 @@ def activation_forward(code, z, a, fast):
     elif code == SOFTPLUS:
         for i in range(n):
             a[i] = _softplus_libm(z[i])
-    elif code == BIPOLAR_SIGMOID and fast:
+    elif code == BIPOLAR_SIGMOID and fast:  # (1 - e^-z) / (1 + e^-z) = tanh(z/2), no cancellation
         half = z.dtype.type(0.5)
         for i in range(n):
-            a[i] = tanh_fast(z[i] * half)  # (1 - e^-z) / (1 + e^-z) = tanh(z/2)
+            a[i] = tanh_fast(z[i] * half)
     elif code == BIPOLAR_SIGMOID:
+        half = z.dtype.type(0.5)
         for i in range(n):
-            a[i] = _bipolar_libm(z[i], one)
+            a[i] = np.tanh(z[i] * half)
     elif code == RELU:
         for i in range(n):
             a[i] = z[i] if z[i] > 0 else z[i] * 0

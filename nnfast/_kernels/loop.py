@@ -44,12 +44,12 @@ def sgd_update(theta, grad, step):
 
 
 @njit(**JIT)
-def forward_block(rows, theta, net, ws, x_rows, tmp, fast):
+def forward_block(rows, theta, net, ws, Xb, x_rows, tmp, fast):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
-    The block's X must already be at ``a_off[0]`` of ``ws`` — ``(rows, n_x)`` if
-    ``x_rows``, else ``(n_x, rows)``; Z[l] and A[l] are written at ``z_off[l]``,
-    ``a_off[l]``. tmp : (>= 2·rows,) scratch. ``fast``: mathfast's exp/tanh (else libm).
+    Xb : the block's input, ``(rows, n_x)`` if ``x_rows`` else ``(n_x, rows)``; Z[l] and
+    A[l] are written at ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 2·rows,) scratch.
+    ``fast``: mathfast's exp/tanh (else libm).
     """
     dims, w_off, b_off, codes, z_off, a_off = net
     L = dims.size - 1
@@ -60,7 +60,9 @@ def forward_block(rows, theta, net, ws, x_rows, tmp, fast):
         Z = _block(ws, z_off[l], n, rows)
         A = _block(ws, a_off[l], n, rows)
         if l == 1 and x_rows:
-            dense_forward_rows(W, b, _block(ws, a_off[0], rows, p), Z)
+            dense_forward_rows(W, b, Xb, Z)
+        elif l == 1:
+            dense_forward(W, b, Xb, Z)
         else:
             dense_forward(W, b, _block(ws, a_off[l - 1], p, rows), Z)
         if l == L:
@@ -70,11 +72,12 @@ def forward_block(rows, theta, net, ws, x_rows, tmp, fast):
 
 
 @njit(**JIT)
-def backward_block(rows, theta, net, ws, scratch, grad, x_rows, fast):
+def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, x_rows, fast):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
     layer dW[l] += dZ[l]·A[l-1]ᵀ, db[l] += Σ dZ[l], dZ[l-1] = (W[l]ᵀ·dZ[l]) * g'(Z[l-1]).
+    Xb, Yb : the block's input (as in ``forward_block``) and labels ``(n[L], rows)``.
     ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn.
     """
     dims, w_off, b_off, codes, z_off, a_off = net
@@ -82,7 +85,7 @@ def backward_block(rows, theta, net, ws, scratch, grad, x_rows, fast):
     n = dims[L]
     dZ = _block(scratch[0], 0, n, rows)
     AL = _block(ws, a_off[L], n, rows).reshape(n * rows)
-    Y = _block(ws, z_off[0], n, rows).reshape(n * rows)
+    Y = Yb.reshape(n * rows)
     dz = dZ.reshape(n * rows)
     for q in range(n * rows):
         dz[q] = AL[q] - Y[q]
@@ -92,7 +95,9 @@ def backward_block(rows, theta, net, ws, scratch, grad, x_rows, fast):
         dW = _block(grad, w_off[l], n, p)
         db = grad[b_off[l]:b_off[l] + n]
         if l == 1 and x_rows:
-            dense_backward_params_rows(dZ, _block(ws, a_off[0], rows, p), dW, db)
+            dense_backward_params_rows(dZ, Xb, dW, db)
+        elif l == 1:
+            dense_backward_params(dZ, Xb, dW, db)
         else:
             dense_backward_params(dZ, _block(ws, a_off[l - 1], p, rows), dW, db)
         if l > 1:
@@ -125,11 +130,16 @@ def gather_rows(src, idx, r0, r1, dst):
 
 
 @njit(**JIT)
-def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch,
-               grads, want_cost, fast):
-    """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]."""
+def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
+               scratch, grads, want_cost, fast):
+    """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c].
+
+    ``in_order``: idx is 0..m-1, so a block of XT's rows — or all of X — is used where it
+    is instead of being copied into the workspace.
+    """
     dims, codes, z_off, a_off = net[0], net[3], net[4], net[5]
     L = dims.size - 1
+    m = Y.shape[1]
     wsc = ws[c]
     grad = grads[c]
     tmp = scratch[c, 2]
@@ -139,23 +149,32 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, start, stop, theta, net
         r0 = start + blk * block_rows
         r1 = min(r0 + block_rows, stop)
         rows = r1 - r0
-        if x_rows:
-            gather_rows(X, idx, r0, r1, _block(wsc, a_off[0], rows, dims[0]))
+        if x_rows and in_order:
+            Xb = X[r0:r1]
+        elif x_rows:
+            Xb = _block(wsc, a_off[0], rows, dims[0])
+            gather_rows(X, idx, r0, r1, Xb)
+        elif in_order and rows == m:
+            Xb = X
         else:
-            gather_columns(X, idx, r0, r1, _block(wsc, a_off[0], dims[0], rows))
-        gather_columns(Y, idx, r0, r1, _block(wsc, z_off[0], dims[L], rows))
-        forward_block(rows, theta, net, wsc, x_rows, tmp, fast)
+            Xb = _block(wsc, a_off[0], dims[0], rows)
+            gather_columns(X, idx, r0, r1, Xb)
+        if in_order and rows == m:
+            Yb = Y
+        else:
+            Yb = _block(wsc, z_off[0], dims[L], rows)
+            gather_columns(Y, idx, r0, r1, Yb)
+        forward_block(rows, theta, net, wsc, Xb, x_rows, tmp, fast)
         if want_cost:
             cost += cost_sum_from_logits(codes[L], _block(wsc, z_off[L], dims[L], rows),
-                                         _block(wsc, a_off[L], dims[L], rows),
-                                         _block(wsc, z_off[0], dims[L], rows), tmp, fast)
-        backward_block(rows, theta, net, wsc, scratch[c], grad, x_rows, fast)
+                                         _block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast)
+        backward_block(rows, theta, net, wsc, Xb, Yb, scratch[c], grad, x_rows, fast)
     return cost
 
 
 @njit(**JIT_PARALLEL)
-def gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch, grads,
-                  chunk_costs, want_cost, fast):
+def gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws, scratch,
+                  grads, chunk_costs, want_cost, fast):
     """Gradient sums over the examples idx[start:stop] into ``grads[0]``; returns the cost sum.
 
     One chunk per row of ``grads``; with a single chunk everything runs on the calling
@@ -164,13 +183,13 @@ def gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, sc
     n_chunks = grads.shape[0]
     n_blocks = (stop - start + block_rows - 1) // block_rows
     if n_chunks == 1:
-        chunk_costs[0] = _run_chunk(0, 0, n_blocks, block_rows, X, x_rows, Y, idx, start, stop, theta,
-                                    net, ws, scratch, grads, want_cost, fast)
+        chunk_costs[0] = _run_chunk(0, 0, n_blocks, block_rows, X, x_rows, Y, idx, in_order, start, stop,
+                                    theta, net, ws, scratch, grads, want_cost, fast)
     else:
         for c in prange(n_chunks):
             chunk_costs[c] = _run_chunk(c, c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks,
-                                        block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws,
-                                        scratch, grads, want_cost, fast)
+                                        block_rows, X, x_rows, Y, idx, in_order, start, stop, theta,
+                                        net, ws, scratch, grads, want_cost, fast)
         total = grads[0]
         for c in range(1, n_chunks):  # fixed order: deterministic for a chunk count
             g = grads[c]
@@ -183,11 +202,12 @@ def gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, sc
 
 
 @njit(**JIT)
-def train_epochs(block_rows, X, x_rows, Y, orders, batch_size, epoch_start, epoch_stop, cost_every,
-                 learning_rate, theta, net, ws, scratch, grads, chunk_costs, costs_out, fast):
+def train_epochs(block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_start, epoch_stop,
+                 cost_every, learning_rate, theta, net, ws, scratch, grads, chunk_costs, costs_out, fast):
     """Gradient descent for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17).
 
-    Epoch e visits the examples in the order ``orders[e % len(orders)]`` in batches of
+    Epoch e visits the examples in the order ``orders[e % len(orders)]`` (``in_order``:
+    that order is 0..m-1) in batches of
     ``batch_size`` (the last one may be smaller); full batch is ``batch_size = m``, one
     batch per epoch, i.e. one iteration of the chapter's loop. Every batch updates
     θ := θ - α·(1/m_batch)·Σ∇. When ``e % cost_every == 0`` the epoch's cost — the mean of
@@ -202,8 +222,8 @@ def train_epochs(block_rows, X, x_rows, Y, orders, batch_size, epoch_start, epoc
         n_batches = 0
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
-            cost = gradient_pass(block_rows, X, x_rows, Y, idx, start, stop, theta, net, ws, scratch,
-                                 grads, chunk_costs, want_cost, fast)
+            cost = gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
+                                 scratch, grads, chunk_costs, want_cost, fast)
             sgd_update(theta, grads[0], learning_rate / (stop - start))
             epoch_cost += cost / (stop - start)
             n_batches += 1
