@@ -3,8 +3,8 @@
 For a range of problem sizes this times the same training step four ways:
 
 - ``looped``      the chapter's "before vectorisation": nnfast's own compiled kernels run
-                  as plain interpreted Python (``NUMBA_DISABLE_JIT=1``), so there is no
-                  second looped implementation to keep in step; small sizes only;
+                  as plain interpreted Python (``NUMBA_DISABLE_JIT=1``, libm math), so
+                  there is no second looped implementation to keep in step; small sizes only;
 - ``numpy``       the vectorized NumPy reference (``backend="reference"``);
 - ``compiled-1``  the Numba kernels on one thread (``numba.set_num_threads(1)``);
 - ``compiled-N``  the Numba kernels on all of Numba's threads.
@@ -111,9 +111,10 @@ def make_problem(case, dtype=np.float64, seed=0):
 # ----------------------------------------------------------------------------------------
 # The worker: runs in its own process, times every case for one implementation.
 
-#: name -> (backend, threads or None for all, extra environment of the worker process)
+#: name -> (backend, threads or None for all, extra environment of the worker process).
+#: The looped run uses libm's exp/tanh: mathfast's LLVM intrinsics cannot run as Python.
 IMPLEMENTATIONS = {
-    "looped": ("compiled", 1, {"NUMBA_DISABLE_JIT": "1"}),
+    "looped": ("compiled", 1, {"NUMBA_DISABLE_JIT": "1", "NNFAST_MATH": "libm"}),
     "numpy": ("reference", None, {}),
     "compiled-1": ("compiled", 1, {}),
     "compiled-N": ("compiled", None, {}),
