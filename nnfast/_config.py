@@ -14,7 +14,12 @@ FASTMATH = {"contract"}
 
 #: Options of every serial kernel. ``cache=True`` writes compiled code to ``__pycache__``
 #: (or ``NUMBA_CACHE_DIR``) so a new process loads it instead of compiling again.
-JIT = {"cache": True, "nogil": True, "fastmath": FASTMATH}
+#: ``error_model="numpy"``: a division by zero gives inf/NaN instead of raising, so
+#: loops with a division carry no check and vectorise. ``error_model`` and
+#: ``forceinline`` are set explicitly because Numba otherwise lets a callee inherit them
+#: from the caller it is compiled for, and a callee reached with other flags (as inside
+#: a ``prange`` body) is compiled again with its whole call tree.
+JIT = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy", "forceinline": False}
 
 #: Options of the small scalar functions called inside kernel loops (``_exp``,
 #: ``_sigmoid``, ...): ``forceinline`` marks them alwaysinline for LLVM, so the loop

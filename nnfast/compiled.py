@@ -2,8 +2,9 @@
 running on the Numba kernels of ``nnfast._kernels`` (explicit loops, no ``np.dot``).
 
 Every function here is a thin wrapper: validate (``_validate``, the same checks as the
-reference) → convert to the working dtype, one example per row, C-contiguous →
-one kernel call → back to the chapter's layout. The caller's arrays are never written to.
+reference) → convert to the working dtype, C-contiguous (one example per column, as in the
+chapter; wide inputs are also transposed once for the first layer, see ``_kernels/dense.py``) →
+one kernel call → the chapter's dicts and arrays. The caller's arrays are never written to.
 Switch backends by changing one import::
 
     from nnfast import compiled as nn      # instead of: from nnfast import reference as nn

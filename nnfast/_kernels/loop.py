@@ -20,6 +20,7 @@ accumulates into the chunk's own gradient row; the rows are then summed in chunk
 so the result is the same on every run for a given number of chunks.
 """
 
+import numpy as np
 from numba import njit, prange
 
 from .._config import JIT, JIT_PARALLEL
@@ -182,11 +183,15 @@ def gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, n
     """
     n_chunks = grads.shape[0]
     n_blocks = (stop - start + block_rows - 1) // block_rows
+    # Chunk indices are passed as int64 in both branches: each distinct argument type
+    # (a literal 0, prange's uint64) would compile _run_chunk and its call tree again.
     if n_chunks == 1:
-        chunk_costs[0] = _run_chunk(0, 0, n_blocks, block_rows, X, x_rows, Y, idx, in_order, start, stop,
+        c = np.int64(n_chunks - 1)
+        chunk_costs[0] = _run_chunk(c, c, n_blocks, block_rows, X, x_rows, Y, idx, in_order, start, stop,
                                     theta, net, ws, scratch, grads, want_cost, fast)
     else:
-        for c in prange(n_chunks):
+        for k in prange(n_chunks):
+            c = np.int64(k)
             chunk_costs[c] = _run_chunk(c, c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks,
                                         block_rows, X, x_rows, Y, idx, in_order, start, stop, theta,
                                         net, ws, scratch, grads, want_cost, fast)
