@@ -496,14 +496,17 @@ def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_
     ``math`` is the compiled backend's option; NumPy's functions are used here regardless.
     """
     m = X.shape[1]
+    in_order = len(orders) == 1 and np.array_equal(orders[0], np.arange(m))
     costs = np.empty(n_epochs)
     for start, stop in callback_chunks(n_epochs, batch_size == m):
         for e in range(start, stop):
-            order = orders[e % len(orders)]
+            # One gather per epoch, then each batch is a slice: gathering every batch's
+            # columns from the (n_x, m) array separately is ~10x slower on MNIST.
+            Xe, Ye = (X, Y) if in_order else (X[:, orders[e % len(orders)]], Y[:, orders[e % len(orders)]])
             batch_costs = []
             for first in range(0, m, batch_size):
-                cols = order[first:first + batch_size]
-                cost, grads = _gradients(X[:, cols], Y[:, cols], params, names)
+                cost, grads = _gradients(Xe[:, first:first + batch_size], Ye[:, first:first + batch_size],
+                                         params, names)
                 params = _update(params, grads, learning_rate)
                 batch_costs.append(cost)
             costs[e] = np.mean(batch_costs)
