@@ -300,6 +300,19 @@ def prepare(X, Y, parameters, activations, *, dtype=None, layer_dims=None):
     return X, Y, params, names, dims, dt
 
 
+def check_cost_args(A2, Y):
+    """The arguments of ``compute_cost``: probabilities ``A2 (n_y, m)`` in [0, 1] and labels
+    ``Y`` of the same shape — 0/1 when n_y = 1, one-hot columns otherwise (6.9.4)."""
+    A2 = as_matrix("A2", A2, working_dtype(None, A2), shape_doc="(n_y, m)")
+    Y = as_matrix("Y", Y, A2.dtype, shape_doc="(n_y, m)", allow_bool=True)
+    if A2.shape != Y.shape:
+        raise ValueError(f"A2 and Y must have the same shape (n_y, m); got {A2.shape} and {Y.shape}")
+    if A2.min() < 0 or A2.max() > 1:
+        raise ValueError(f"A2 must hold probabilities in [0, 1]; got values from {A2.min()} to {A2.max()}")
+    check_labels("Y", Y, "sigmoid" if Y.shape[0] == 1 else "softmax")
+    return A2, Y
+
+
 def check_cache(cache, X, params):
     """The ``cache`` of ``forward_propagation``: ``Z1, A1, ..., ZL, AL`` of shape ``(n[l], m)``.
 

@@ -22,8 +22,8 @@ from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_upd
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, as_matrix, check_cache, check_count, check_learning_rate,
-                        check_math, check_update, prepare, working_dtype)
+from ._validate import (as_float_array, as_matrix, check_cache, check_cost_args, check_count,
+                        check_learning_rate, check_math, check_update, prepare, working_dtype)
 from .reference import initialize_parameters, layer_sizes
 
 __all__ = [
@@ -137,10 +137,7 @@ def compute_cost(A2, Y, parameters=None):
 
     A2, Y : ndarray of shape (n_y, m). Returns a float.
     """
-    A2 = as_matrix("A2", A2, working_dtype(None, A2), shape_doc="(n_y, m)")
-    Y = as_matrix("Y", Y, A2.dtype, shape_doc="(n_y, m)", allow_bool=True)
-    if A2.shape != Y.shape:
-        raise ValueError(f"A2 and Y must have the same shape (n_y, m); got {A2.shape} and {Y.shape}")
+    A2, Y = check_cost_args(A2, Y)
     return float(cost_sum_from_probabilities(A2.reshape(-1), Y.reshape(-1), Y.shape[0] == 1) / Y.shape[1])
 
 

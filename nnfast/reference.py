@@ -21,8 +21,8 @@ import numpy as np
 from . import _activations
 from ._activations import predictions_from_output
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, as_matrix, as_real_array, check_cache, check_count, check_learning_rate,
-                        check_update, prepare, working_dtype)
+from ._validate import (as_float_array, as_matrix, as_real_array, check_cache, check_cost_args,
+                        check_count, check_learning_rate, check_update, prepare, working_dtype)
 
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "bipolar_sigmoid", "arctan",
@@ -220,10 +220,7 @@ def compute_cost(A2, Y, parameters=None):
     -------
     float
     """
-    A2 = as_matrix("A2", A2, working_dtype(None, A2), shape_doc="(n_y, m)")
-    Y = as_matrix("Y", Y, A2.dtype, shape_doc="(n_y, m)", allow_bool=True)
-    if A2.shape != Y.shape:
-        raise ValueError(f"A2 and Y must have the same shape (n_y, m); got {A2.shape} and {Y.shape}")
+    A2, Y = check_cost_args(A2, Y)
     return _cost_from_probabilities(A2, Y)
 
 

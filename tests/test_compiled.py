@@ -66,6 +66,8 @@ def test_linear_forward_and_backward(net):
 def test_compute_cost(net):
     X, Y, params, acts, dtype = net
     A, _ = reference.forward_propagation(X, params, acts)
+    if acts[-1] == "sigmoid":  # compute_cost reads more than one row as one-hot (6.9.4)
+        A, Y = A[:1], Y[:1]
     assert_close(compiled.compute_cost(A, Y), reference.compute_cost(A, Y), dtype, "cost")
 
 

@@ -10,8 +10,8 @@ each loop so every loop body is a straight-line function of one element.
 import numpy as np
 from numba import njit
 
-from .._activations import (ARCTAN, BINARY_STEP, BIPOLAR_SIGMOID, IDENTITY, LEAKY_RELU,
-                            LEAKY_SLOPE, RELU, SIGMOID, SOFTMAX, SOFTPLUS, TANH)
+from .._activations import (ARCTAN, BINARY_STEP, BIPOLAR_SIGMOID, LEAKY_RELU, LEAKY_SLOPE, RELU,
+                            SIGMOID, SOFTMAX, SOFTPLUS, TANH)
 from .._config import JIT, JIT_INLINE
 from .mathfast import exp_fast, sigmoid_fast, softplus_fast, tanh_fast
 
