@@ -99,21 +99,24 @@ def dense_forward_rows(W, b, XR, Z):
                                        (j + 2, s0c, s1c, s2c, s3c)):
                 Z[jj, i], Z[jj, i + 1], Z[jj, i + 2], Z[jj, i + 3] = s0 + b[jj], s1 + b[jj], s2 + b[jj], s3 + b[jj]
             j += 3
-        for j in range(j, n):
-            for r in range(i, i + 4):
-                _dot_into(W[j], XR[r], b[j], Z, j, r)
+        for j in range(j, n):  # the last outputs: four examples × one output
+            w = W[j]
+            s0 = s1 = s2 = s3 = zero
+            for k in range(p):
+                s0 += x0[k] * w[k]
+                s1 += x1[k] * w[k]
+                s2 += x2[k] * w[k]
+                s3 += x3[k] * w[k]
+            Z[j, i], Z[j, i + 1], Z[j, i + 2], Z[j, i + 3] = s0 + b[j], s1 + b[j], s2 + b[j], s3 + b[j]
         i += 4
-    for r in range(i, rows):
+    for r in range(i, rows):  # the last examples, one dot product each
+        x = XR[r]
         for j in range(n):
-            _dot_into(W[j], XR[r], b[j], Z, j, r)
-
-
-@njit(**JIT_REDUCE)
-def _dot_into(w, x, bias, Z, j, i):
-    s = bias
-    for k in range(w.size):
-        s += w[k] * x[k]
-    Z[j, i] = s
+            w = W[j]
+            s = b[j]
+            for k in range(p):
+                s += w[k] * x[k]
+            Z[j, r] = s
 
 
 @njit(**JIT_REDUCE)
@@ -206,21 +209,19 @@ def dense_backward_params_rows(dZ, XR, dW, db):
                 wc[k] += c0 * y0 + c1 * y1 + c2 * y2 + c3 * y3
                 wd[k] += d0 * y0 + d1 * y1 + d2 * y2 + d3 * y3
             j += 4
-        for j in range(j, n):
-            _axpy_rows(dZ[j], XR, i, i + 4, dW[j])
+        for j in range(j, n):  # the last rows of dW: four examples × one row
+            a0, a1, a2, a3 = dZ[j, i], dZ[j, i + 1], dZ[j, i + 2], dZ[j, i + 3]
+            w = dW[j]
+            for k in range(p):
+                w[k] += a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k]
         i += 4
-    for j in range(n):
-        _axpy_rows(dZ[j], XR, i, rows, dW[j])
-
-
-@njit(**JIT)
-def _axpy_rows(d, XR, i0, i1, w):
-    """w += Σ_{i0 <= i < i1} d[i]·XR[i, :]."""
-    for i in range(i0, i1):
+    for i in range(i, rows):  # the last examples, one at a time
         x = XR[i]
-        c = d[i]
-        for k in range(w.size):
-            w[k] += c * x[k]
+        for j in range(n):
+            c = dZ[j, i]
+            w = dW[j]
+            for k in range(p):
+                w[k] += c * x[k]
 
 
 @njit(**JIT)
