@@ -138,6 +138,17 @@ def activation_backward(code, z, a, dz, fast):
 
 
 @njit(**JIT)
+def column_max(z, out):
+    """out[i] = max_k z[k, i] for a ``(C, rows)`` block, along the examples (vectorises)."""
+    out[:] = z[0]
+    for k in range(1, z.shape[0]):
+        zk = z[k]
+        for i in range(z.shape[1]):
+            out[i] = max(out[i], zk[i])
+    return out
+
+
+@njit(**JIT)
 def softmax_columns(z, a, tmp, fast):
     """a[:, i] = softmax(z[:, i]) for each column (one example per column), stable: the
     column maximum is subtracted before exp so no exponent is positive (6.54).
@@ -147,15 +158,9 @@ def softmax_columns(z, a, tmp, fast):
     and sum live in ``tmp``.
     """
     C, rows = z.shape
-    zmax = tmp[:rows]
+    zmax = column_max(z, tmp[:rows])
     total = tmp[rows:2 * rows]
-    for i in range(rows):
-        zmax[i] = z[0, i]
-        total[i] = 0
-    for k in range(1, C):
-        zk = z[k]
-        for i in range(rows):
-            zmax[i] = max(zmax[i], zk[i])
+    total[:] = 0
     for k in range(C):
         zk = z[k]
         ak = a[k]

@@ -10,7 +10,7 @@ from numba import njit
 
 from .._activations import SIGMOID, SOFTMAX
 from .._config import JIT
-from .activations import _softplus_libm
+from .activations import _softplus_libm, column_max
 from .mathfast import exp_fast, log_fast, softplus_fast
 
 
@@ -41,14 +41,9 @@ def cost_sum_from_logits(code, Z, A, Y, tmp, fast):
             for i in range(rows):
                 total += loss[i]
     elif code == SOFTMAX:
-        zmax = tmp[:rows]
+        zmax = column_max(Z, tmp[:rows])
         lse = tmp[rows:2 * rows]
-        for i in range(rows):
-            zmax[i] = Z[0, i]
-            lse[i] = 0
-        for k in range(1, C):
-            for i in range(rows):
-                zmax[i] = max(zmax[i], Z[k, i])
+        lse[:] = 0
         for k in range(C):
             if fast:
                 for i in range(rows):
