@@ -194,7 +194,7 @@ def test_train_mini_batch(net, batch, epochs, shuffle, seed):
         np.testing.assert_allclose(res.parameters[key], ref.parameters[key], rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize("n_x", [30, 100])
+@pytest.mark.parametrize("n_x", [30, 200])  # both sides of ROW_INPUT_MIN
 def test_parallel_chunks_agree_with_serial(monkeypatch, n_x):
     """Large enough for several chunks (threads): same result as the reference and as one chunk."""
     rng = np.random.default_rng(5)
