@@ -300,6 +300,29 @@ def prepare(X, Y, parameters, activations, *, dtype=None, layer_dims=None):
     return X, Y, params, names, dims, dt
 
 
+def check_linear(A_prev, W, b=None, dZ=None):
+    """The arguments of ``linear_forward`` (A_prev, W, b) and ``linear_backward`` (dZ, A_prev, W).
+
+    Returns them as finite C-contiguous float arrays of A_prev's working dtype (None stays None).
+    """
+    dt = working_dtype(None, A_prev)
+    A_prev = as_matrix("A_prev", A_prev, dt, shape_doc="(n[l-1], m)")
+    W = as_matrix("W", W, dt, shape_doc="(n[l], n[l-1])")
+    if W.shape[1] != A_prev.shape[0]:
+        raise ValueError(f"W must have n[l-1] = {A_prev.shape[0]} columns to multiply A_prev of shape "
+                         f"{A_prev.shape}; got W of shape {W.shape}"
+                         + (" (transposed?)" if W.shape[0] == A_prev.shape[0] else ""))
+    if b is not None:
+        b = as_matrix("b", b, dt, shape_doc="(n[l], 1)")
+        if b.shape != (W.shape[0], 1):
+            raise ValueError(f"b must have shape (n[l], 1) = ({W.shape[0]}, 1); got {_describe(b)}")
+    if dZ is not None:
+        dZ = as_matrix("dZ", dZ, dt, shape_doc="(n[l], m)")
+        if dZ.shape != (W.shape[0], A_prev.shape[1]):
+            raise ValueError(f"dZ must have shape (n[l], m) = {(W.shape[0], A_prev.shape[1])}; got {dZ.shape}")
+    return A_prev, W, b, dZ
+
+
 def check_cost_args(A2, Y):
     """The arguments of ``compute_cost``: probabilities ``A2 (n_y, m)`` in [0, 1] and labels
     ``Y`` of the same shape — 0/1 when n_y = 1, one-hot columns otherwise (6.9.4)."""

@@ -350,7 +350,7 @@ def run(quick=False, dtype=np.float64, out=".", min_time=None, repeats=None, loo
     print()
     print(_table(rows, short))
     threshold = getattr(_config, "PARALLEL_MIN_WORK", None)
-    print(f"\nm·W = m × number of weights. Speed-up = time NumPy / time. GFLOP/s: 2 flops per "
+    print("\nm·W = m × number of weights. Speed-up = time NumPy / time. GFLOP/s: 2 flops per "
           "multiply-add of forward, dW and dA[l-1] (l ≥ 2). call = fixed cost of one compiled "
           "train() call (validation, copies), left out of the times per iteration"
           + (f". Compiled kernels run one thread below m·W = {threshold:.3g}" if threshold else "")

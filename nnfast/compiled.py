@@ -22,8 +22,8 @@ from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_upd
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, as_matrix, check_cache, check_cost_args, check_count,
-                        check_learning_rate, check_math, check_update, prepare, working_dtype)
+from ._validate import (as_float_array, check_cache, check_cost_args, check_count, check_linear,
+                        check_learning_rate, check_math, check_update, prepare)
 from .reference import initialize_parameters, layer_sizes
 
 __all__ = [
@@ -101,11 +101,9 @@ def linear_forward(A_prev, W, b):
 
     A_prev ``(n[l-1], m)``, W ``(n[l], n[l-1])``, b ``(n[l], 1)`` → Z ``(n[l], m)``.
     """
-    A_prev, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": b}, ("identity",),
-                                         dtype=working_dtype(None, A_prev))
-    W, b = params[0]
+    A_prev, W, b, _ = check_linear(A_prev, W, b)
     Z = np.empty((W.shape[0], A_prev.shape[1]), A_prev.dtype)
-    dense_forward(np.ascontiguousarray(W), b.reshape(-1), A_prev, Z)
+    dense_forward(W, b.reshape(-1), A_prev, Z)
     return Z
 
 
@@ -114,14 +112,8 @@ def linear_backward(dZ, A_prev, W):
 
     Returns ``(dA_prev (n[l-1], m), dW (n[l], n[l-1]), db (n[l], 1))``.
     """
-    n_l = np.shape(W)[0] if np.ndim(W) == 2 else 1
-    A_prev, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": np.zeros((n_l, 1))},
-                                         ("identity",), dtype=working_dtype(None, A_prev))
-    W = np.ascontiguousarray(params[0][0])
-    dZ = as_matrix("dZ", dZ, A_prev.dtype, shape_doc="(n[l], m)")
+    A_prev, W, _, dZ = check_linear(A_prev, W, dZ=dZ)
     m = A_prev.shape[1]
-    if dZ.shape != (W.shape[0], m):
-        raise ValueError(f"dZ must have shape (n[l], m) = {(W.shape[0], m)}; got {dZ.shape}")
     dW = np.zeros_like(W)
     db = np.zeros(W.shape[0], W.dtype)
     dense_backward_params(dZ, A_prev, dW, db)

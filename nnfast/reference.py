@@ -21,8 +21,8 @@ import numpy as np
 from . import _activations
 from ._activations import predictions_from_output
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, as_matrix, as_real_array, check_cache, check_cost_args,
-                        check_count, check_learning_rate, check_update, prepare, working_dtype)
+from ._validate import (as_float_array, as_real_array, check_cache, check_cost_args, check_linear,
+                        check_count, check_learning_rate, check_update, prepare)
 
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "bipolar_sigmoid", "arctan",
@@ -293,8 +293,8 @@ def linear_forward(A_prev, W, b):
 
     A_prev ``(n[l-1], m)``, W ``(n[l], n[l-1])``, b ``(n[l], 1)`` → Z ``(n[l], m)``.
     """
-    A_prev, params = _prepare_linear(A_prev, W, b)
-    return _linear_forward(A_prev, *params[0])
+    A_prev, W, b, _ = check_linear(A_prev, W, b)
+    return _linear_forward(A_prev, W, b)
 
 
 def linear_backward(dZ, A_prev, W):
@@ -302,18 +302,8 @@ def linear_backward(dZ, A_prev, W):
 
     Returns ``(dA_prev (n[l-1], m), dW (n[l], n[l-1]), db (n[l], 1))``.
     """
-    A_prev, params = _prepare_linear(A_prev, W, np.zeros((np.shape(W)[0], 1)))
-    dZ = as_matrix("dZ", dZ, A_prev.dtype, shape_doc="(n[l], m)")
-    if dZ.shape != (params[0][0].shape[0], A_prev.shape[1]):
-        raise ValueError(f"dZ must have shape (n[l], m) = {(params[0][0].shape[0], A_prev.shape[1])}; "
-                         f"got {dZ.shape}")
-    return _linear_backward(dZ, A_prev, params[0][0])
-
-
-def _prepare_linear(A_prev, W, b):
-    X, _, params, _, _, _ = prepare(A_prev, None, {"W1": W, "b1": b}, ("identity",),
-                                    dtype=working_dtype(None, A_prev))
-    return X, params
+    A_prev, W, _, dZ = check_linear(A_prev, W, dZ=dZ)
+    return _linear_backward(dZ, A_prev, W)
 
 
 def _linear_forward(A_prev, W, b):
