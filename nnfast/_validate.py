@@ -115,6 +115,35 @@ def check_count(name, value, *, minimum=0):
     return n
 
 
+def check_seed(seed):
+    """None, a non-negative whole number, or a ``np.random.SeedSequence``."""
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return seed
+    return check_count("seed", seed)
+
+
+def check_flag(name, value):
+    """A bool (Python's or NumPy's)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
+def check_callback(callback):
+    """None or a callable ``callback(done, total, cost)``."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function callback(done, total, cost) or None; "
+                        f"got {type(callback).__name__}")
+    return callback
+
+
+def check_softmax_input(Z):
+    """softmax normalises over axis 0, so Z needs at least one row (class)."""
+    if Z.ndim and Z.shape[0] == 0:
+        raise ValueError(f"Z must have at least one class (row) for softmax over axis 0; got shape {Z.shape}")
+    return Z
+
+
 def check_math(math):
     """None (the configured default) or one of ``_config.MATH_MODES``."""
     from ._config import MATH_MODES

@@ -14,8 +14,9 @@ import numpy as np
 from . import compiled, reference
 from ._activations import RELU_LIKE, predictions_from_output
 from ._schedule import epoch_orders
-from ._validate import (check_activations, check_count, check_layer_dims, check_learning_rate,
-                        check_math, check_parameters, prepare, working_dtype)
+from ._validate import (check_activations, check_callback, check_count, check_flag, check_layer_dims,
+                        check_learning_rate, check_math, check_parameters, check_seed, prepare,
+                        working_dtype)
 
 _BACKENDS = {"compiled": compiled, "reference": reference}
 
@@ -78,7 +79,7 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
     dims = check_layer_dims(layer_dims)
     names = check_activations(activations, len(dims) - 1)
     dt = working_dtype(dtype)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
     parameters = {}
     for l in range(1, len(dims)):
         gain = 2.0 if names[l - 1] in RELU_LIKE else 1.0
@@ -148,6 +149,9 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     """
     module = _backend(backend)
     check_math(math)
+    seed = check_seed(seed)
+    shuffle = check_flag("shuffle", shuffle)
+    callback = check_callback(callback)
     dims = check_layer_dims(layer_dims)
     names = check_activations(activations, len(dims) - 1)
     lr = check_learning_rate(learning_rate)

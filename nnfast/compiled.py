@@ -22,7 +22,7 @@ from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_upd
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, check_cache, check_cost_args, check_count, check_linear,
+from ._validate import (as_float_array, check_softmax_input, check_cache, check_cost_args, check_count, check_linear,
                         check_learning_rate, check_math, check_update, prepare)
 from .reference import initialize_parameters, layer_sizes
 
@@ -85,7 +85,7 @@ del _name
 
 def softmax(Z):
     """exp(z_j) / sum_k exp(z_k) over axis 0 (each column of ``(C, m)``), stable  (6.31, 6.54)."""
-    Z = as_float_array("Z", Z)
+    Z = check_softmax_input(as_float_array("Z", Z))
     columns = np.ascontiguousarray(Z.reshape(Z.shape[0], -1) if Z.ndim else Z.reshape(1, 1))
     out = np.empty_like(columns)
     output_forward(_activations.SOFTMAX, columns, out, np.empty(2 * columns.shape[1], columns.dtype), _fast())

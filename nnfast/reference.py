@@ -21,7 +21,7 @@ import numpy as np
 from . import _activations
 from ._activations import predictions_from_output
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, as_real_array, check_cache, check_cost_args, check_linear,
+from ._validate import (as_float_array, check_softmax_input, as_real_array, check_cache, check_cost_args, check_linear,
                         check_count, check_learning_rate, check_update, prepare)
 
 __all__ = [
@@ -107,7 +107,7 @@ def softmax(Z):
     ``exp(Z)`` directly, which overflows for z > 709; subtracting each column's maximum
     leaves the result unchanged and keeps every exponent <= 0.
     """
-    Z = as_float_array("Z", Z)
+    Z = check_softmax_input(as_float_array("Z", Z))
     with np.errstate(over="ignore"):  # z - max < -1.8e308 rounds to -inf, and exp(-inf) = 0 is exact
         t = np.exp(Z - np.max(Z, axis=0, keepdims=True))
     return t / np.sum(t, axis=0, keepdims=True)

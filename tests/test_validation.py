@@ -106,6 +106,11 @@ CASES = [
     (train(layer_dims="2,4,1"), TypeError, r"layer_dims must be a sequence"),
     (lambda b: nnfast.train(X, Y, DIMS, ACTS, learning_rate=0.1, num_iterations=1, backend="gpu"), ValueError, r"backend must be one of 'compiled', 'reference'; got 'gpu'"),
     (train(dtype=np.int32), ValueError, r"dtype must be float32 or float64; got int32"),
+    (train(seed="abc"), TypeError, r"seed must be a whole number; got 'abc'"),
+    (train(seed=-1), ValueError, r"seed must be >= 0; got -1"),
+    (train(num_iterations=None, batch_size=4, epochs=1, shuffle="yes"), TypeError, r"shuffle must be True or False"),
+    (train(callback=3), TypeError, r"callback must be a function"),
+    (train(math="exact"), ValueError, r"math must be one of 'fast', 'libm'; got 'exact'"),
     # --- empty data, wrong dimensionality, dtypes
     (grads(X=X[:, :0], Y=Y[:, :0]), ValueError, r"X must not be empty; got shape \(2, 0\)"),
     (grads(X=X[0]), ValueError, r"X must be a 2-D array of shape \(n_x, m\); got a 1-D float64 array of shape \(40,\)"),
@@ -171,6 +176,7 @@ CHAPTER_CASES = [
     (lambda m: m.sigmoid(np.array([1 + 2j])), TypeError, r"Z must be real-valued"),
     (lambda m: m.tanh(np.array(["a"])), TypeError, r"Z must have a numeric dtype"),
     (lambda m: m.softmax(np.array([None, 1])), TypeError, r"Z must have a numeric dtype"),
+    (lambda m: m.softmax(np.zeros((0, 3))), ValueError, r"Z must have at least one class"),
 ]
 
 
