@@ -15,8 +15,7 @@ from . import compiled, reference
 from ._activations import RELU_LIKE, predictions_from_output
 from ._schedule import epoch_orders
 from ._validate import (check_activations, check_callback, check_count, check_flag, check_layer_dims,
-                        check_learning_rate, check_math, check_parameters, check_seed, prepare,
-                        working_dtype)
+                        check_learning_rate, check_math, check_seed, prepare, working_dtype)
 
 _BACKENDS = {"compiled": compiled, "reference": reference}
 
@@ -159,8 +158,6 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
     if parameters is None:
         parameters = init_parameters(dims, names, np.random.default_rng(init_seq), dt)
-    else:
-        check_parameters(parameters, dims)
     X, Y, params, names, dims, dt = prepare(X, Y, parameters, names, dtype=dt, layer_dims=dims)
     m = X.shape[1]
     if batch_size is None:
