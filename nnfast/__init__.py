@@ -5,10 +5,11 @@ Two backends with the same functions (``nnfast.reference``, ``nnfast.compiled``)
 general L-layer entry points below.
 """
 
-from . import compiled, reference
+from . import compiled, datasets, reference
 from ._activations import NAMES as ACTIVATIONS
 from .api import TrainResult, gradients, init_parameters, predict, predict_proba, train
+from .io import load, save
 
-__all__ = ["ACTIVATIONS", "TrainResult", "compiled", "gradients", "init_parameters", "predict",
-           "predict_proba", "reference", "train"]
+__all__ = ["ACTIVATIONS", "TrainResult", "compiled", "datasets", "gradients", "init_parameters",
+           "load", "predict", "predict_proba", "reference", "save", "train"]
 __version__ = "0.1.0"

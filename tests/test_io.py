@@ -371,3 +371,9 @@ def test_missing_file_and_wrong_path_type(tmp_path):
         load(tmp_path / "absent.npz")
     with pytest.raises(TypeError, match="path must be"):
         load(None)
+
+
+def test_save_and_load_are_top_level_names(tmp_path):
+    """Issue 4 names them ``nnfast.save`` / ``nnfast.load``."""
+    import nnfast
+    assert nnfast.save is nnfast.io.save and nnfast.load is nnfast.io.load
