@@ -37,7 +37,6 @@ class Layout:
 
     def __init__(self, dims, names, dtype, block_rows):
         self.dims = tuple(int(n) for n in dims)
-        self.names = tuple(names)
         self.dtype = np.dtype(dtype)
         self.block_rows = int(block_rows)
         L = len(dims) - 1
@@ -80,7 +79,7 @@ class Layout:
     def unpack(self, flat, prefix=""):
         """Flat buffer → ``{prefix+'W1': (n1, n0), prefix+'b1': (n1, 1), ...}`` (copies)."""
         out = {}
-        dims, w_off, b_off = self.net[:3]
+        _, w_off, b_off = self.net[:3]
         for l in range(1, len(self.dims)):
             n, p = self.dims[l], self.dims[l - 1]
             out[f"{prefix}W{l}"] = flat[w_off[l]:w_off[l] + n * p].reshape(n, p).copy()

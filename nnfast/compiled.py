@@ -22,8 +22,9 @@ from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_upd
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, check_softmax_input, check_cache, check_cost_args, check_count, check_linear,
-                        check_learning_rate, check_math, check_update, prepare)
+from ._validate import (as_float_array, check_cache, check_cost_args, check_count,
+                        check_learning_rate, check_linear, check_math, check_softmax_input,
+                        check_update, prepare)
 from .reference import initialize_parameters, layer_sizes
 
 __all__ = [

@@ -21,8 +21,9 @@ import numpy as np
 from . import _activations
 from ._activations import predictions_from_output
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, check_softmax_input, as_real_array, check_cache, check_cost_args, check_linear,
-                        check_count, check_learning_rate, check_update, prepare)
+from ._validate import (as_float_array, as_real_array, check_cache, check_cost_args, check_count,
+                        check_learning_rate, check_linear, check_softmax_input, check_update,
+                        prepare)
 
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "bipolar_sigmoid", "arctan",
