@@ -27,40 +27,68 @@ from .._config import JIT, JIT_REDUCE
 
 
 @njit(**JIT)
+def _add_products(M, B, C):
+    """C += M·B with every loop along C's rows (the examples), four × four at a time.
+
+    M : (r, p), any strides (``W`` or the transposed view ``Wᵀ``); B : (p, rows);
+    C : (r, rows). Each pass of the inner loop reads four rows of B and updates four rows
+    of C with sixteen multiply-adds, so a row of C is loaded and stored once per four
+    inputs: one store per four FMAs (one per FMA, as in a one-input loop, ran at half the
+    FMA rate: measured 12.6 vs 30+ GFLOP/s on 32×64 blocks of 256 examples).
+    """
+    r, p = M.shape
+    rows = B.shape[1]
+    j = 0
+    while j + 4 <= r:
+        c0, c1, c2, c3 = C[j], C[j + 1], C[j + 2], C[j + 3]
+        k = 0
+        while k + 4 <= p:
+            b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
+            m00, m01, m02, m03 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
+            m10, m11, m12, m13 = M[j + 1, k], M[j + 1, k + 1], M[j + 1, k + 2], M[j + 1, k + 3]
+            m20, m21, m22, m23 = M[j + 2, k], M[j + 2, k + 1], M[j + 2, k + 2], M[j + 2, k + 3]
+            m30, m31, m32, m33 = M[j + 3, k], M[j + 3, k + 1], M[j + 3, k + 2], M[j + 3, k + 3]
+            for i in range(rows):
+                x0, x1, x2, x3 = b0[i], b1[i], b2[i], b3[i]
+                c0[i] += m00 * x0 + m01 * x1 + m02 * x2 + m03 * x3
+                c1[i] += m10 * x0 + m11 * x1 + m12 * x2 + m13 * x3
+                c2[i] += m20 * x0 + m21 * x1 + m22 * x2 + m23 * x3
+                c3[i] += m30 * x0 + m31 * x1 + m32 * x2 + m33 * x3
+            k += 4
+        for k in range(k, p):  # the last inputs, one at a time
+            x = B[k]
+            m0, m1, m2, m3 = M[j, k], M[j + 1, k], M[j + 2, k], M[j + 3, k]
+            for i in range(rows):
+                c0[i] += m0 * x[i]
+                c1[i] += m1 * x[i]
+                c2[i] += m2 * x[i]
+                c3[i] += m3 * x[i]
+        j += 4
+    for j in range(j, r):  # the last rows of C, one at a time, four inputs per pass
+        c = C[j]
+        k = 0
+        while k + 4 <= p:
+            b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
+            m0, m1, m2, m3 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
+            for i in range(rows):
+                c[i] += m0 * b0[i] + m1 * b1[i] + m2 * b2[i] + m3 * b3[i]
+            k += 4
+        for k in range(k, p):
+            x = B[k]
+            m = M[j, k]
+            for i in range(rows):
+                c[i] += m * x[i]
+
+
+@njit(**JIT)
 def dense_forward(W, b, A_prev, Z):
-    """Z = W·A_prev + b for a block, four output rows at a time.
+    """Z = W·A_prev + b for a block.
 
     W : (n, p); b : (n,); A_prev : (p, rows); Z : (n, rows) output.
     """
-    n, p = W.shape
-    rows = A_prev.shape[1]
-    j = 0
-    while j + 4 <= n:
-        z0, z1, z2, z3 = Z[j], Z[j + 1], Z[j + 2], Z[j + 3]
-        for i in range(rows):
-            z0[i] = b[j]
-            z1[i] = b[j + 1]
-            z2[i] = b[j + 2]
-            z3[i] = b[j + 3]
-        for k in range(p):
-            a = A_prev[k]
-            w0, w1, w2, w3 = W[j, k], W[j + 1, k], W[j + 2, k], W[j + 3, k]
-            for i in range(rows):
-                x = a[i]
-                z0[i] += w0 * x
-                z1[i] += w1 * x
-                z2[i] += w2 * x
-                z3[i] += w3 * x
-        j += 4
-    for j in range(j, n):
-        zj = Z[j]
-        for i in range(rows):
-            zj[i] = b[j]
-        for k in range(p):
-            a = A_prev[k]
-            w = W[j, k]
-            for i in range(rows):
-                zj[i] += w * a[i]
+    for j in range(W.shape[0]):
+        Z[j, :] = b[j]
+    _add_products(W, A_prev, Z)
 
 
 @njit(**JIT_REDUCE)
@@ -228,23 +256,7 @@ def dense_backward_params_rows(dZ, XR, dW, db):
 def dense_backward_input(W, dZ, dA_prev):
     """dA_prev = Wᵀ·dZ, the gradient flowing to the previous layer's activations.
 
-    W : (n, p); dZ : (n, rows); dA_prev : (p, rows) output. Four rows of dZ per pass.
+    W : (n, p); dZ : (n, rows); dA_prev : (p, rows) output.
     """
-    n, p = W.shape
-    rows = dZ.shape[1]
-    for k in range(p):
-        out = dA_prev[k]
-        for i in range(rows):
-            out[i] = 0
-        j = 0
-        while j + 4 <= n:
-            d0, d1, d2, d3 = dZ[j], dZ[j + 1], dZ[j + 2], dZ[j + 3]
-            w0, w1, w2, w3 = W[j, k], W[j + 1, k], W[j + 2, k], W[j + 3, k]
-            for i in range(rows):
-                out[i] += w0 * d0[i] + w1 * d1[i] + w2 * d2[i] + w3 * d3[i]
-            j += 4
-        for j in range(j, n):
-            d = dZ[j]
-            w = W[j, k]
-            for i in range(rows):
-                out[i] += w * d[i]
+    dA_prev[:] = 0
+    _add_products(W.T, dZ, dA_prev)
