@@ -18,6 +18,7 @@ from ._activations import predictions_from_output
 from ._config import MATH, PARALLEL_MIN_WORK, ROW_INPUT_MIN
 from ._kernels.activations import activation_backward, activation_forward, output_forward
 from ._kernels.dense import dense_backward_input, dense_backward_params, dense_forward
+from ._kernels.layout import transpose_into
 from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_update, train_epochs
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows
@@ -204,12 +205,12 @@ def update_parameters(parameters, grads, learning_rate=1.2):
     return layout.unpack(theta)
 
 
-def _n_chunks(batch_rows, n_weights, block_rows):
+def _n_chunks(batch_rows, n_weights):
     """One chunk per thread when the batch is big enough to pay for starting threads."""
     threads = numba.get_num_threads()
     if threads == 1 or batch_rows * n_weights < PARALLEL_MIN_WORK:
         return 1
-    return max(1, min(threads, -(-batch_rows // block_rows)))
+    return max(1, min(threads, batch_rows // 8))
 
 
 class _Trainer:
@@ -219,19 +220,23 @@ class _Trainer:
 
     def __init__(self, X, Y, params, names, learning_rate, orders, batch_size, math=None):
         dims = tuple([X.shape[0]] + [W.shape[0] for W, _ in params])
-        self.layout = Layout(dims, names, X.dtype, block_rows(dims, batch_size, X.dtype))
+        n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
+        n_chunks = _n_chunks(batch_size, n_weights)
+        self.layout = Layout(dims, names, X.dtype, block_rows(dims, batch_size, X.dtype, n_chunks))
         self.theta = self.layout.pack(params)
         # Wide inputs are read one example per row (dense.py); made once per run.
         self.x_rows = dims[0] >= ROW_INPUT_MIN
-        self.X = np.ascontiguousarray(X.T) if self.x_rows else X
+        self.X = X
+        if self.x_rows:
+            self.X = np.empty((X.shape[1], X.shape[0]), X.dtype)
+            transpose_into(X, self.X)
         self.Y = Y
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
         self.in_order = len(orders) == 1 and bool(np.array_equal(orders[0], np.arange(len(orders[0]))))
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.fast = _fast(math)
-        n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
-        self.buffers = self.layout.buffers(_n_chunks(batch_size, n_weights, self.layout.block_rows))
+        self.buffers = self.layout.buffers(n_chunks)
 
     def run(self, epoch_start, epoch_stop, cost_every=1):
         """Train epochs [epoch_start, epoch_stop); returns their costs (NaN where skipped)."""

@@ -117,6 +117,20 @@ def test_gradients(net):
         assert_close(grads[key], grads_ref[key], dtype, key)
 
 
+@given(n=st.integers(1, 80), m=st.integers(1, 80), dtype=DTYPES, fortran=st.booleans())
+def test_transpose_into(n, m, dtype, fortran):
+    """The tiled copy behind the one-example-per-row X: every tile edge case (sizes on
+    both sides of the 32-wide tiles), either source order; the source is left alone."""
+    from nnfast._kernels.layout import transpose_into
+    X = np.arange(n * m, dtype=dtype).reshape(n, m)
+    X = np.asfortranarray(X) if fortran else X
+    before = X.copy()
+    out = np.full((m, n), -1, dtype)
+    transpose_into(X, out)
+    np.testing.assert_array_equal(out, X.T)
+    np.testing.assert_array_equal(X, before)
+
+
 @pytest.mark.parametrize("row_input_min", [1, 10**9], ids=["rows", "columns"])
 @given(net=networks(max_layers=3, max_width=9, max_m=150), batch=st.integers(1, 200))
 def test_both_input_layouts(row_input_min, net, batch):

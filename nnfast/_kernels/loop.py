@@ -27,6 +27,7 @@ from .._config import JIT, JIT_PARALLEL
 from .activations import activation_backward, activation_forward, output_forward
 from .dense import (dense_backward_input, dense_backward_params, dense_backward_params_rows,
                     dense_forward, dense_forward_rows)
+from .layout import gather_columns, gather_rows
 from .loss import cost_sum_from_logits
 
 
@@ -108,26 +109,6 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, x_rows, fast):
             activation_backward(codes[l - 1], _block(ws, z_off[l - 1], p, rows).reshape(p * rows),
                                 _block(ws, a_off[l - 1], p, rows).reshape(p * rows), dA.reshape(p * rows), fast)
             dZ = dA
-
-
-@njit(**JIT)
-def gather_columns(src, idx, r0, r1, dst):
-    """dst[:, i - r0] = src[:, idx[i]] for i in [r0, r1).  src : (n, m); dst : (n, r1 - r0)."""
-    for k in range(src.shape[0]):
-        s = src[k]
-        d = dst[k]
-        for i in range(r0, r1):
-            d[i - r0] = s[idx[i]]
-
-
-@njit(**JIT)
-def gather_rows(src, idx, r0, r1, dst):
-    """dst[i - r0, :] = src[idx[i], :] for i in [r0, r1).  src : (m, n); dst : (r1 - r0, n)."""
-    for i in range(r0, r1):
-        s = src[idx[i]]
-        d = dst[i - r0]
-        for k in range(s.size):
-            d[k] = s[k]
 
 
 @njit(**JIT)
