@@ -14,6 +14,7 @@ from .._activations import (ARCTAN, BINARY_STEP, BIPOLAR_SIGMOID, LEAKY_RELU, LE
                             SIGMOID, SOFTMAX, SOFTPLUS, TANH)
 from .._config import JIT, JIT_INLINE
 from .mathfast import exp_fast, sigmoid_fast, softplus_fast, tanh_fast
+from .views import flat
 
 
 # Each transcendental has two implementations: the vectorisable ones of mathfast.py
@@ -187,4 +188,4 @@ def output_forward(code, z, a, tmp, fast):
     if code == SOFTMAX:
         softmax_columns(z, a, tmp, fast)
     else:
-        activation_forward(code, z.reshape(z.size), a.reshape(a.size), fast)
+        activation_forward(code, flat(z), flat(a), fast)

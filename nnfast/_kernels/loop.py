@@ -29,12 +29,7 @@ from .dense import (dense_backward_input, dense_backward_params, dense_backward_
                     dense_forward, dense_forward_rows)
 from .layout import gather_columns, gather_rows
 from .loss import cost_sum_from_logits
-
-
-@njit(**JIT)
-def _block(buf, off, rows, cols):
-    """The ``(rows, cols)`` C-contiguous view of ``buf[off:]``."""
-    return buf[off:off + rows * cols].reshape((rows, cols))
+from .views import block, flat
 
 
 @njit(**JIT)
@@ -57,20 +52,20 @@ def forward_block(rows, theta, net, ws, Xb, x_rows, tmp, fast):
     L = dims.size - 1
     for l in range(1, L + 1):
         n, p = dims[l], dims[l - 1]
-        W = _block(theta, w_off[l], n, p)
+        W = block(theta, w_off[l], n, p)
         b = theta[b_off[l]:b_off[l] + n]
-        Z = _block(ws, z_off[l], n, rows)
-        A = _block(ws, a_off[l], n, rows)
+        Z = block(ws, z_off[l], n, rows)
+        A = block(ws, a_off[l], n, rows)
         if l == 1 and x_rows:
             dense_forward_rows(W, b, Xb, Z)
         elif l == 1:
             dense_forward(W, b, Xb, Z)
         else:
-            dense_forward(W, b, _block(ws, a_off[l - 1], p, rows), Z)
+            dense_forward(W, b, block(ws, a_off[l - 1], p, rows), Z)
         if l == L:
             output_forward(codes[l], Z, A, tmp, fast)
         else:
-            activation_forward(codes[l], Z.reshape(n * rows), A.reshape(n * rows), fast)
+            activation_forward(codes[l], flat(Z), flat(A), fast)
 
 
 @njit(**JIT)
@@ -85,29 +80,29 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, x_rows, fast):
     dims, w_off, b_off, codes, z_off, a_off = net
     L = dims.size - 1
     n = dims[L]
-    dZ = _block(scratch[0], 0, n, rows)
-    AL = _block(ws, a_off[L], n, rows).reshape(n * rows)
-    Y = Yb.reshape(n * rows)
-    dz = dZ.reshape(n * rows)
+    dZ = block(scratch[0], 0, n, rows)
+    AL = flat(block(ws, a_off[L], n, rows))
+    Y = flat(Yb)
+    dz = flat(dZ)
     for q in range(n * rows):
         dz[q] = AL[q] - Y[q]
     cur = 0
     for l in range(L, 0, -1):
         n, p = dims[l], dims[l - 1]
-        dW = _block(grad, w_off[l], n, p)
+        dW = block(grad, w_off[l], n, p)
         db = grad[b_off[l]:b_off[l] + n]
         if l == 1 and x_rows:
             dense_backward_params_rows(dZ, Xb, dW, db)
         elif l == 1:
             dense_backward_params(dZ, Xb, dW, db)
         else:
-            dense_backward_params(dZ, _block(ws, a_off[l - 1], p, rows), dW, db)
+            dense_backward_params(dZ, block(ws, a_off[l - 1], p, rows), dW, db)
         if l > 1:
             cur = 1 - cur
-            dA = _block(scratch[cur], 0, p, rows)
-            dense_backward_input(_block(theta, w_off[l], n, p), dZ, dA)
-            activation_backward(codes[l - 1], _block(ws, z_off[l - 1], p, rows).reshape(p * rows),
-                                _block(ws, a_off[l - 1], p, rows).reshape(p * rows), dA.reshape(p * rows), fast)
+            dA = block(scratch[cur], 0, p, rows)
+            dense_backward_input(block(theta, w_off[l], n, p), dZ, dA)
+            activation_backward(codes[l - 1], flat(block(ws, z_off[l - 1], p, rows)),
+                                flat(block(ws, a_off[l - 1], p, rows)), flat(dA), fast)
             dZ = dA
 
 
@@ -134,22 +129,22 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, 
         if x_rows and in_order:
             Xb = X[r0:r1]
         elif x_rows:
-            Xb = _block(wsc, a_off[0], rows, dims[0])
+            Xb = block(wsc, a_off[0], rows, dims[0])
             gather_rows(X, idx, r0, r1, Xb)
         elif in_order and rows == m:
             Xb = X
         else:
-            Xb = _block(wsc, a_off[0], dims[0], rows)
+            Xb = block(wsc, a_off[0], dims[0], rows)
             gather_columns(X, idx, r0, r1, Xb)
         if in_order and rows == m:
             Yb = Y
         else:
-            Yb = _block(wsc, z_off[0], dims[L], rows)
+            Yb = block(wsc, z_off[0], dims[L], rows)
             gather_columns(Y, idx, r0, r1, Yb)
         forward_block(rows, theta, net, wsc, Xb, x_rows, tmp, fast)
         if want_cost:
-            cost += cost_sum_from_logits(codes[L], _block(wsc, z_off[L], dims[L], rows),
-                                         _block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast)
+            cost += cost_sum_from_logits(codes[L], block(wsc, z_off[L], dims[L], rows),
+                                         block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast)
         backward_block(rows, theta, net, wsc, Xb, Yb, scratch[c], grad, x_rows, fast)
     return cost
 

@@ -12,6 +12,7 @@ from .._activations import SIGMOID, SOFTMAX
 from .._config import JIT
 from .activations import _softplus_libm, column_max
 from .mathfast import exp_fast, log_fast, softplus_fast
+from .views import flat
 
 
 @njit(**JIT)
@@ -61,7 +62,7 @@ def cost_sum_from_logits(code, Z, A, Y, tmp, fast):
             for i in range(rows):
                 total += Y[k, i] * (lse[i] - Z[k, i])
     else:
-        a, y = A.reshape(A.size), Y.reshape(Y.size)
+        a, y = flat(A), flat(Y)
         for q in range(a.size):
             d = np.float64(a[q]) - y[q]
             total += 0.5 * d * d
