@@ -131,6 +131,32 @@ def test_transpose_into(n, m, dtype, fortran):
     np.testing.assert_array_equal(X, before)
 
 
+@given(size=st.integers(1, 60), off=st.integers(-3, 60), rows=st.integers(0, 9), cols=st.integers(0, 9),
+       dtype=DTYPES)
+def test_block_and_flat_views(size, off, rows, cols, dtype):
+    """The work-buffer views: the same memory as slicing and reshaping would give, and an
+    IndexError instead of a view that would reach outside the buffer."""
+    from numba import njit
+
+    from nnfast._kernels.views import block, flat
+
+    @njit
+    def view_then_flat(buf, off, rows, cols):
+        v = block(buf, off, rows, cols)
+        return v, flat(v)
+
+    buf = np.arange(size, dtype=dtype)
+    if off < 0 or off + rows * cols > size:
+        with pytest.raises(IndexError):
+            view_then_flat(buf, off, rows, cols)
+        return
+    view, line = view_then_flat(buf, off, rows, cols)
+    np.testing.assert_array_equal(view, buf[off:off + rows * cols].reshape(rows, cols))
+    np.testing.assert_array_equal(line, buf[off:off + rows * cols])
+    view[...] = -1  # a view, not a copy
+    assert np.all(buf[off:off + rows * cols] == -1)
+
+
 @pytest.mark.parametrize("row_input_min", [1, 10**9], ids=["rows", "columns"])
 @given(net=networks(max_layers=3, max_width=9, max_m=150), batch=st.integers(1, 200))
 def test_both_input_layouts(row_input_min, net, batch):
