@@ -9,10 +9,20 @@ import numpy as np
 from numba import njit
 
 from .._activations import SIGMOID, SOFTMAX
-from .._config import JIT
+from .._config import JIT, JIT_REDUCE
 from .activations import _softplus_libm, column_max
 from .mathfast import exp_fast, log_fast, softplus_fast
-from .views import flat
+
+
+@njit(**JIT_REDUCE)
+def _total(v):
+    """Σ v[i] in float64. ``reassoc`` lets LLVM keep partial sums in vector lanes: a
+    strictly sequential float64 sum waits four cycles per term (measured: half the time of
+    a softmax cost on 10 × 256 blocks)."""
+    s = 0.0
+    for i in range(v.size):
+        s += np.float64(v[i])
+    return s
 
 
 @njit(**JIT)
@@ -39,8 +49,7 @@ def cost_sum_from_logits(code, Z, A, Y, tmp, fast):
             else:
                 for i in range(rows):
                     loss[i] = _softplus_libm(z[i]) - y[i] * z[i]
-            for i in range(rows):
-                total += loss[i]
+            total += _total(loss)
     elif code == SOFTMAX:
         zmax = column_max(Z, tmp[:rows])
         lse = tmp[rows:2 * rows]
@@ -58,14 +67,21 @@ def cost_sum_from_logits(code, Z, A, Y, tmp, fast):
         else:
             for i in range(rows):
                 lse[i] = zmax[i] + np.log(lse[i])
+        loss = zmax  # no longer needed: the per-example losses go there
+        loss[:] = 0
         for k in range(C):
+            z, y = Z[k], Y[k]
             for i in range(rows):
-                total += Y[k, i] * (lse[i] - Z[k, i])
+                loss[i] += y[i] * (lse[i] - z[i])
+        total = _total(loss)
     else:
-        a, y = flat(A), flat(Y)
-        for q in range(a.size):
-            d = np.float64(a[q]) - y[q]
-            total += 0.5 * d * d
+        half = A.dtype.type(0.5)
+        loss = tmp[:rows]
+        for k in range(C):
+            a, y = A[k], Y[k]
+            for i in range(rows):
+                loss[i] = half * (a[i] - y[i]) * (a[i] - y[i])
+            total += _total(loss)
     return total
 
 
