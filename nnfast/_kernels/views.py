@@ -11,7 +11,7 @@ than its dense layers. Here the array structure is filled in directly instead.
 from numba import njit, types
 from numba.core import cgutils
 from numba.core.imputils import impl_ret_borrowed
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
 
 from .._config import JIT_INLINE
@@ -32,8 +32,19 @@ def _view(context, builder, src_type, src_value, out_type, offset, shape):
     return impl_ret_borrowed(context, builder, out_type, out._getvalue())
 
 
+def _matrix_view(buf, off, rows, cols):
+    """What the compiled ``_matrix_view`` computes, for plain Python (``NUMBA_DISABLE_JIT=1``,
+    the comparison script's looped column)."""
+    return buf[off:off + rows * cols].reshape(rows, cols)
+
+
+def _flat_view(a):
+    """What the compiled ``_flat_view`` computes, for plain Python."""
+    return a.reshape(a.size)
+
+
 @intrinsic
-def _matrix_view(typingctx, buf, off, rows, cols):
+def _matrix_view_ir(typingctx, buf, off, rows, cols):
     """``(rows, cols)`` view of a 1-D C-contiguous ``buf`` from element ``off``; unchecked."""
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"):
         return None
@@ -46,7 +57,7 @@ def _matrix_view(typingctx, buf, off, rows, cols):
 
 
 @intrinsic
-def _flat_view(typingctx, a):
+def _flat_view_ir(typingctx, a):
     """The 1-D view of a C-contiguous 2-D array."""
     if not (isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"):
         return None
@@ -57,6 +68,16 @@ def _flat_view(typingctx, a):
         return _view(context, builder, sig.args[0], args[0], out_type, context.get_constant(types.intp, 0),
                      [builder.mul(rows, cols)])
     return out_type(a), codegen
+
+
+@overload(_matrix_view)
+def _matrix_view_compiled(buf, off, rows, cols):
+    return lambda buf, off, rows, cols: _matrix_view_ir(buf, off, rows, cols)
+
+
+@overload(_flat_view)
+def _flat_view_compiled(a):
+    return lambda a: _flat_view_ir(a)
 
 
 @njit(**JIT_INLINE)
