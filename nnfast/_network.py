@@ -13,15 +13,14 @@ from ._config import BLOCK_BYTES
 
 
 def block_rows(dims, batch, dtype, n_chunks=1):
-    """Examples per block: a multiple of 8 (at least 8, never more than the batch) small
-    enough that one block's workspace fits in ``BLOCK_BYTES``, and chosen so that a batch
-    splits into ``n_chunks`` runs of whole blocks of about the same length (one run per
-    thread: a batch of 64 on two threads is two blocks of 32)."""
+    """Examples per block: few enough that one block's workspace fits in ``BLOCK_BYTES``
+    (but at least 8, never more than the batch), and chosen so that a batch splits into
+    ``n_chunks`` runs of whole blocks of about the same length (one run per thread: a batch
+    of 64 on two threads is two blocks of 32)."""
     per_example = (dims[0] + dims[-1] + 2 * sum(dims[1:]) + 3 * max(max(dims[1:]), 2)) * np.dtype(dtype).itemsize
     most = max(8, BLOCK_BYTES // per_example // 8 * 8)
     share = -(-batch // n_chunks)
-    rows = -(-share // -(-share // most))  # the share in equal blocks of at most `most`
-    return int(min(batch, -(-rows // 8) * 8))
+    return int(-(-share // -(-share // most)))  # the share in equal blocks of at most `most`
 
 
 class Layout:

@@ -157,6 +157,24 @@ def test_block_and_flat_views(size, off, rows, cols, dtype):
     assert np.all(buf[off:off + rows * cols] == -1)
 
 
+@given(dims=st.lists(st.integers(1, 900), min_size=2, max_size=4),
+       batch=st.one_of(st.integers(1, 100), st.integers(1, 70000)), n_chunks=st.integers(1, 4), dtype=DTYPES)
+def test_block_rows(dims, batch, n_chunks, dtype):
+    """Blocks: within the cache budget unless that is under 8 examples, and a batch split
+    into runs of whole blocks of nearly equal length when it has 8 examples per chunk."""
+    from nnfast._config import BLOCK_BYTES
+    from nnfast._network import block_rows
+
+    rows = block_rows(dims, batch, dtype, n_chunks)
+    assert 1 <= rows <= batch
+    per_example = (dims[0] + dims[-1] + 2 * sum(dims[1:]) + 3 * max(max(dims[1:]), 2)) * np.dtype(dtype).itemsize
+    assert rows <= 8 or rows * per_example <= BLOCK_BYTES
+    if batch >= 8 * n_chunks:
+        n_blocks = -(-batch // rows)
+        runs = [(c + 1) * n_blocks // n_chunks - c * n_blocks // n_chunks for c in range(n_chunks)]
+        assert min(runs) >= 1 and max(runs) - min(runs) <= 1
+
+
 @pytest.mark.parametrize("row_input_min", [1, 10**9], ids=["rows", "columns"])
 @given(net=networks(max_layers=3, max_width=9, max_m=150), batch=st.integers(1, 200))
 def test_both_input_layouts(row_input_min, net, batch):
