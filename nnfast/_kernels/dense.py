@@ -28,13 +28,14 @@ from .._config import JIT, JIT_REDUCE
 
 @njit(**JIT)
 def _add_products(M, B, C):
-    """C += M·B with every loop along C's rows (the examples), four × four at a time.
+    """C += M·B, the inner loop along the contiguous rows of B and C, four × four at a time.
 
-    M : (r, p), any strides (``W`` or the transposed view ``Wᵀ``); B : (p, rows);
-    C : (r, rows). Each pass of the inner loop reads four rows of B and updates four rows
-    of C with sixteen multiply-adds, so a row of C is loaded and stored once per four
-    inputs: one store per four FMAs (one per FMA, as in a one-input loop, ran at half the
-    FMA rate: measured 12.6 vs 30+ GFLOP/s on 32×64 blocks of 256 examples).
+    M : (r, p), any strides; B : (p, q); C : (r, q). Used for Z = W·A (+ b), dA_prev = Wᵀ·dZ
+    (M the transposed view) and, with one example per row of X, dW1 += dZ1·XR. Each pass of
+    the inner loop reads four rows of B and updates four rows of C with sixteen
+    multiply-adds, so a row of C is loaded and stored once per four of B: one store per
+    four FMAs (one per FMA, as in a one-input loop, ran at half the FMA rate: measured 12.6
+    vs 30+ GFLOP/s on 32×64 blocks of 256 examples).
     """
     r, p = M.shape
     rows = B.shape[1]
@@ -210,46 +211,15 @@ def _dot_add(d, x, dW, j, k):
 def dense_backward_params_rows(dZ, XR, dW, db):
     """``dense_backward_params`` for an input with one example per row.
 
-    dZ : (n, rows); XR : (rows, p); dW : (n, p); db : (n,). Four rows of dW are updated
-    with four examples per pass over p (each load of an example's row feeds sixteen
-    multiply-adds; each load and store of dW four).
+    dZ : (n, rows); XR : (rows, p); dW : (n, p); db : (n,). dW += dZ·XR is a sum of
+    whole rows of XR, the same blocked loop as the column-layout products (four rows of dW
+    × four examples per pass; measured as fast as a dedicated examples-outer loop).
     """
-    n, p = dW.shape
-    rows = XR.shape[0]
-    for j in range(n):
+    for j in range(dW.shape[0]):
         d = dZ[j]
-        for i in range(rows):
+        for i in range(d.size):
             db[j] += d[i]
-    i = 0
-    while i + 4 <= rows:
-        x0, x1, x2, x3 = XR[i], XR[i + 1], XR[i + 2], XR[i + 3]
-        j = 0
-        while j + 4 <= n:
-            a0, a1, a2, a3 = dZ[j, i], dZ[j, i + 1], dZ[j, i + 2], dZ[j, i + 3]
-            b0, b1, b2, b3 = dZ[j + 1, i], dZ[j + 1, i + 1], dZ[j + 1, i + 2], dZ[j + 1, i + 3]
-            c0, c1, c2, c3 = dZ[j + 2, i], dZ[j + 2, i + 1], dZ[j + 2, i + 2], dZ[j + 2, i + 3]
-            d0, d1, d2, d3 = dZ[j + 3, i], dZ[j + 3, i + 1], dZ[j + 3, i + 2], dZ[j + 3, i + 3]
-            wa, wb, wc, wd = dW[j], dW[j + 1], dW[j + 2], dW[j + 3]
-            for k in range(p):
-                y0, y1, y2, y3 = x0[k], x1[k], x2[k], x3[k]
-                wa[k] += a0 * y0 + a1 * y1 + a2 * y2 + a3 * y3
-                wb[k] += b0 * y0 + b1 * y1 + b2 * y2 + b3 * y3
-                wc[k] += c0 * y0 + c1 * y1 + c2 * y2 + c3 * y3
-                wd[k] += d0 * y0 + d1 * y1 + d2 * y2 + d3 * y3
-            j += 4
-        for j in range(j, n):  # the last rows of dW: four examples × one row
-            a0, a1, a2, a3 = dZ[j, i], dZ[j, i + 1], dZ[j, i + 2], dZ[j, i + 3]
-            w = dW[j]
-            for k in range(p):
-                w[k] += a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k]
-        i += 4
-    for i in range(i, rows):  # the last examples, one at a time
-        x = XR[i]
-        for j in range(n):
-            c = dZ[j, i]
-            w = dW[j]
-            for k in range(p):
-                w[k] += c * x[k]
+    _add_products(dZ, XR, dW)
 
 
 @njit(**JIT)
