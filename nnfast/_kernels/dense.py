@@ -25,6 +25,57 @@ from numba import njit
 
 from .._config import JIT, JIT_REDUCE
 
+#: Columns of ``_add_products`` per pass, in bytes: four rows of C and four of B then
+#: take 32 KB, and stay in L1 while every row of B goes by.
+_TILE_BYTES = 4096
+
+
+@njit(**JIT)
+def _add_products_columns(M, B, C, i0, i1):
+    """``_add_products`` on columns i0..i1-1 of B and C."""
+    r, p = M.shape
+    n = i1 - i0
+    j = 0
+    while j + 4 <= r:
+        c0, c1, c2, c3 = C[j][i0:i1], C[j + 1][i0:i1], C[j + 2][i0:i1], C[j + 3][i0:i1]
+        k = 0
+        while k + 4 <= p:
+            b0, b1, b2, b3 = B[k][i0:i1], B[k + 1][i0:i1], B[k + 2][i0:i1], B[k + 3][i0:i1]
+            m00, m01, m02, m03 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
+            m10, m11, m12, m13 = M[j + 1, k], M[j + 1, k + 1], M[j + 1, k + 2], M[j + 1, k + 3]
+            m20, m21, m22, m23 = M[j + 2, k], M[j + 2, k + 1], M[j + 2, k + 2], M[j + 2, k + 3]
+            m30, m31, m32, m33 = M[j + 3, k], M[j + 3, k + 1], M[j + 3, k + 2], M[j + 3, k + 3]
+            for i in range(n):
+                x0, x1, x2, x3 = b0[i], b1[i], b2[i], b3[i]
+                c0[i] += m00 * x0 + m01 * x1 + m02 * x2 + m03 * x3
+                c1[i] += m10 * x0 + m11 * x1 + m12 * x2 + m13 * x3
+                c2[i] += m20 * x0 + m21 * x1 + m22 * x2 + m23 * x3
+                c3[i] += m30 * x0 + m31 * x1 + m32 * x2 + m33 * x3
+            k += 4
+        for k in range(k, p):  # the last inputs, one at a time
+            x = B[k][i0:i1]
+            m0, m1, m2, m3 = M[j, k], M[j + 1, k], M[j + 2, k], M[j + 3, k]
+            for i in range(n):
+                c0[i] += m0 * x[i]
+                c1[i] += m1 * x[i]
+                c2[i] += m2 * x[i]
+                c3[i] += m3 * x[i]
+        j += 4
+    for j in range(j, r):  # the last rows of C, one at a time, four inputs per pass
+        c = C[j][i0:i1]
+        k = 0
+        while k + 4 <= p:
+            b0, b1, b2, b3 = B[k][i0:i1], B[k + 1][i0:i1], B[k + 2][i0:i1], B[k + 3][i0:i1]
+            m0, m1, m2, m3 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
+            for i in range(n):
+                c[i] += m0 * b0[i] + m1 * b1[i] + m2 * b2[i] + m3 * b3[i]
+            k += 4
+        for k in range(k, p):
+            x = B[k][i0:i1]
+            m = M[j, k]
+            for i in range(n):
+                c[i] += m * x[i]
+
 
 @njit(**JIT)
 def _add_products(M, B, C):
@@ -35,50 +86,14 @@ def _add_products(M, B, C):
     the inner loop reads four rows of B and updates four rows of C with sixteen
     multiply-adds, so a row of C is loaded and stored once per four of B: one store per
     four FMAs (one per FMA, as in a one-input loop, ran at half the FMA rate: measured 12.6
-    vs 30+ GFLOP/s on 32×64 blocks of 256 examples).
+    vs 30+ GFLOP/s on 32×64 blocks of 256 examples). Long rows go in tiles of
+    ``_TILE_BYTES`` so that the four rows of C stay in L1 while every row of B passes:
+    dW1 += dZ1·XR on 25 × 784 × 64 float64 took 107 µs untiled, 73 µs tiled.
     """
-    r, p = M.shape
-    rows = B.shape[1]
-    j = 0
-    while j + 4 <= r:
-        c0, c1, c2, c3 = C[j], C[j + 1], C[j + 2], C[j + 3]
-        k = 0
-        while k + 4 <= p:
-            b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
-            m00, m01, m02, m03 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
-            m10, m11, m12, m13 = M[j + 1, k], M[j + 1, k + 1], M[j + 1, k + 2], M[j + 1, k + 3]
-            m20, m21, m22, m23 = M[j + 2, k], M[j + 2, k + 1], M[j + 2, k + 2], M[j + 2, k + 3]
-            m30, m31, m32, m33 = M[j + 3, k], M[j + 3, k + 1], M[j + 3, k + 2], M[j + 3, k + 3]
-            for i in range(rows):
-                x0, x1, x2, x3 = b0[i], b1[i], b2[i], b3[i]
-                c0[i] += m00 * x0 + m01 * x1 + m02 * x2 + m03 * x3
-                c1[i] += m10 * x0 + m11 * x1 + m12 * x2 + m13 * x3
-                c2[i] += m20 * x0 + m21 * x1 + m22 * x2 + m23 * x3
-                c3[i] += m30 * x0 + m31 * x1 + m32 * x2 + m33 * x3
-            k += 4
-        for k in range(k, p):  # the last inputs, one at a time
-            x = B[k]
-            m0, m1, m2, m3 = M[j, k], M[j + 1, k], M[j + 2, k], M[j + 3, k]
-            for i in range(rows):
-                c0[i] += m0 * x[i]
-                c1[i] += m1 * x[i]
-                c2[i] += m2 * x[i]
-                c3[i] += m3 * x[i]
-        j += 4
-    for j in range(j, r):  # the last rows of C, one at a time, four inputs per pass
-        c = C[j]
-        k = 0
-        while k + 4 <= p:
-            b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
-            m0, m1, m2, m3 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
-            for i in range(rows):
-                c[i] += m0 * b0[i] + m1 * b1[i] + m2 * b2[i] + m3 * b3[i]
-            k += 4
-        for k in range(k, p):
-            x = B[k]
-            m = M[j, k]
-            for i in range(rows):
-                c[i] += m * x[i]
+    q = B.shape[1]
+    step = _TILE_BYTES // B.itemsize
+    for i0 in range(0, q, step):
+        _add_products_columns(M, B, C, i0, min(i0 + step, q))
 
 
 @njit(**JIT)
