@@ -37,6 +37,29 @@ def assert_close(actual, desired, dtype, name="", floor=1e-30):
     assert err <= rtol * scale, f"{name}: max abs error {err:.3e} > {rtol:g} x scale {scale:.3e}"
 
 
+def gradient_scales(X, Y, params, acts):
+    """For each gradient, the size of the terms its entries are sums of, e.g. for dW[l]
+    max (1/m) |dZ[l]|·|A[l-1]|ᵀ, with |dZ[l-1]| = (|W[l]|ᵀ·|dZ[l]|) * |g'(Z[l-1])| from the
+    output down. A gradient that cancels to nearly 0 is compared on this scale: its
+    rounding error is relative to the terms, not to the sum."""
+    from nnfast import reference
+
+    X64 = X.astype(np.float64)
+    P64 = {k: v.astype(np.float64) for k, v in params.items()}
+    _, cache = reference.forward_propagation(X64, P64, acts)
+    L, m = len(acts), X.shape[1]
+    A = [np.abs(X64)] + [np.abs(cache[f"A{l}"]) for l in range(1, L + 1)]
+    dZ = np.abs(cache[f"A{L}"] - Y.astype(np.float64))
+    scales = {}
+    for l in range(L, 0, -1):
+        scales[f"dW{l}"] = float(np.max(dZ @ A[l - 1].T)) / m
+        scales[f"db{l}"] = float(np.max(dZ.sum(axis=1))) / m
+        if l > 1:
+            derivative = getattr(reference, f"{acts[l - 2]}_derivative")
+            dZ = (np.abs(P64[f"W{l}"]).T @ dZ) * np.abs(derivative(cache[f"Z{l - 1}"]))
+    return scales
+
+
 @st.composite
 def networks(draw, max_layers=3, max_width=7, max_m=40, outputs=tuple(OUTPUT_COSTS)):
     """A random network and data: (X, Y, parameters, activations, dtype)."""
