@@ -164,6 +164,19 @@ def dense_forward_rows(W, b, XR, Z):
 
 
 @njit(**JIT_REDUCE)
+def _add_row_sums(dZ, db):
+    """db += Σ_i dZ[:, i], the bias gradient's sum over a block (6.37, 6.41).
+
+    dZ : (n, rows); db : (n,). ``reassoc`` lets each row's sum use vector lanes."""
+    for j in range(dZ.shape[0]):
+        d = dZ[j]
+        s = db.dtype.type(0)
+        for i in range(d.size):
+            s += d[i]
+        db[j] += s
+
+
+@njit(**JIT_REDUCE)
 def dense_backward_params(dZ, A_prev, dW, db):
     """dW += dZ·A_prevᵀ and db += Σ_i dZ[:, i] (sums over the block; the caller divides by m).
 
@@ -173,12 +186,7 @@ def dense_backward_params(dZ, A_prev, dW, db):
     n, p = dW.shape
     rows = dZ.shape[1]
     zero = dW.dtype.type(0)
-    for j in range(n):
-        d = dZ[j]
-        s = zero
-        for i in range(rows):
-            s += d[i]
-        db[j] += s
+    _add_row_sums(dZ, db)
     j = 0
     while j + 4 <= n:
         d0, d1, d2, d3 = dZ[j], dZ[j + 1], dZ[j + 2], dZ[j + 3]
@@ -230,10 +238,7 @@ def dense_backward_params_rows(dZ, XR, dW, db):
     whole rows of XR, the same blocked loop as the column-layout products (four rows of dW
     × four examples per pass; measured as fast as a dedicated examples-outer loop).
     """
-    for j in range(dW.shape[0]):
-        d = dZ[j]
-        for i in range(d.size):
-            db[j] += d[i]
+    _add_row_sums(dZ, db)
     _add_products(dZ, XR, dW)
 
 
