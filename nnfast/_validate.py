@@ -40,20 +40,24 @@ def working_dtype(dtype, X=None):
         if dt not in _FLOAT_DTYPES:
             raise ValueError(f"dtype must be float32 or float64; got {dt}")
         return dt
-    if X is not None and getattr(X, "dtype", None) in (np.float32, np.float16):
+    dt = getattr(X, "dtype", None)
+    if isinstance(dt, np.dtype) and dt.kind == "f" and dt.itemsize <= 4:  # any byte order
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 
 
 def as_real_array(name, a, *, allow_bool=False):
-    """``a`` as an ndarray of real numbers (no copy when it already is one)."""
-    if isinstance(a, np.ndarray):
-        arr = a
-    else:
-        try:
-            arr = np.asarray(a)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be an array of real numbers; got {type(a).__name__}") from exc
+    """``a`` as a plain ndarray of real numbers (no copy when it already is one).
+
+    Subclasses become plain arrays (``np.matrix`` would make ``A * A`` a matrix product);
+    masked arrays are refused, since their masked values would silently be used."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(f"{name} must be a plain array; got a masked array (fill or remove the "
+                        f"masked values first, e.g. {name}.filled(...))")
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers; got {type(a).__name__}") from exc
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} must be real-valued; got complex dtype {arr.dtype}")
@@ -84,6 +88,19 @@ def check_finite(name, a):
         )
 
 
+def to_dtype(name, arr, dtype):
+    """``arr`` as a C-contiguous array of ``dtype``. A finite float64 value beyond the
+    float32 range would become inf in the conversion: that is refused, not computed with."""
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize and not np.isfinite(out).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise ValueError(f"{name} must fit in {dtype} (largest magnitude {np.finfo(dtype).max:.4g}); "
+                         f"got {arr[where]} at index {where}")
+    return out
+
+
 def as_matrix(name, a, dtype, *, shape_doc, allow_bool=False):
     """A finite, non-empty 2-D array converted to ``dtype`` (C-contiguous).
 
@@ -97,7 +114,7 @@ def as_matrix(name, a, dtype, *, shape_doc, allow_bool=False):
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape} (expected {shape_doc})")
     check_finite(name, arr)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return to_dtype(name, arr, dtype)
 
 
 def check_count(name, value, *, minimum=0):
@@ -119,6 +136,9 @@ def check_seed(seed):
     """None, a non-negative whole number, or a ``np.random.SeedSequence``."""
     if seed is None or isinstance(seed, np.random.SeedSequence):
         return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Real):
+        raise TypeError(f"seed must be None, a whole number >= 0 or a np.random.SeedSequence; "
+                        f"got {seed!r} ({type(seed).__name__})")
     return check_count("seed", seed)
 
 
@@ -153,7 +173,9 @@ def check_math(math):
 
 
 def check_learning_rate(learning_rate, name="learning_rate"):
-    """A finite positive real number."""
+    """A finite positive real number (a 0-d array counts as one)."""
+    if isinstance(learning_rate, np.ndarray) and learning_rate.ndim == 0 and learning_rate.dtype.kind in "fiu":
+        learning_rate = learning_rate.item()
     if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real):
         raise TypeError(f"{name} must be a positive real number; got {learning_rate!r} "
                         f"({type(learning_rate).__name__})")
@@ -180,12 +202,12 @@ def check_activations(activations, n_layers):
 
     Returns the tuple of names (lower-case, as given).
     """
-    if isinstance(activations, str) or not isinstance(activations, Sequence):
+    if isinstance(activations, str) or not isinstance(activations, (Sequence, np.ndarray)):
         raise TypeError(
             f"activations must be a sequence of {n_layers} activation name(s), one per layer; "
             f"got {activations!r}"
         )
-    names = tuple(activations)
+    names = tuple(str(a) if isinstance(a, str) else a for a in activations)  # np.str_ -> str
     if len(names) != n_layers:
         raise ValueError(f"activations must have one name per layer: expected {n_layers} "
                          f"(len(layer_dims) - 1), got {len(names)}: {list(names)}")
@@ -309,24 +331,37 @@ def prepare(X, Y, parameters, activations, *, dtype=None, layer_dims=None):
     dt = working_dtype(dtype, X)
     dims = check_parameters(parameters, layer_dims)
     names = default_activations(dims) if activations is None else check_activations(activations, len(dims) - 1)
-    X = as_matrix("X", X, dt, shape_doc="(n_x, m)")
+    X, Y = check_data(X, Y, dims, names, dt, f"W1 has shape {tuple(np.shape(parameters['W1']))}")
+    return X, Y, parameter_pairs(parameters, dims, dt), names, dims, dt
+
+
+def check_data(X, Y, dims, names, dtype, source):
+    """X ``(n_x, m)`` and Y ``(n_y, m)`` (or None) against the layer sizes ``dims`` and the
+    output activation ``names[-1]``; returned C-contiguous in ``dtype``. ``source`` says
+    where n_x comes from, for the error message (e.g. "W1 has shape (4, 2)")."""
+    X = as_matrix("X", X, dtype, shape_doc="(n_x, m)")
     if X.shape[0] != dims[0]:
-        raise ValueError(f"X must have n_x = {dims[0]} rows (W1 has shape {tuple(np.shape(parameters['W1']))}); "
+        raise ValueError(f"X must have n_x = {dims[0]} rows ({source}); "
                          f"got X of shape {X.shape}" + (" (transposed?)" if X.shape[1] == dims[0] else ""))
     if Y is not None:
-        Y = as_matrix("Y", Y, dt, shape_doc="(n_y, m)", allow_bool=True)
+        Y_given = as_real_array("Y", Y, allow_bool=True)
+        Y = as_matrix("Y", Y_given, dtype, shape_doc="(n_y, m)", allow_bool=True)
         if Y.shape[0] != dims[-1]:
             raise ValueError(f"Y must have n_y = {dims[-1]} rows (the output layer size); got Y of shape "
                              f"{Y.shape}" + (" (transposed?)" if Y.shape[1] == dims[-1] else ""))
         if Y.shape[1] != X.shape[1]:
             raise ValueError(f"X and Y must have the same number of examples m (columns); got X of "
                              f"shape {X.shape} and Y of shape {Y.shape}")
-        check_labels("Y", Y, names[-1])
-    params = [
-        (np.asarray(parameters[f"W{l}"], dtype=dt), np.asarray(parameters[f"b{l}"], dtype=dt))
-        for l in range(1, len(dims))
-    ]
-    return X, Y, params, names, dims, dt
+        check_labels("Y", Y_given, names[-1])  # as given: float32 rounding could make 1+1e-9 a 1
+    return X, Y
+
+
+def parameter_pairs(parameters, dims, dtype):
+    """``[(W1, b1), ...]`` of a checked parameter dict, converted to ``dtype``."""
+    def convert(key):
+        name = f"parameters[{key!r}]"
+        return to_dtype(name, as_real_array(name, parameters[key]), dtype)
+    return [(convert(f"W{l}"), convert(f"b{l}")) for l in range(1, len(dims))]
 
 
 def check_linear(A_prev, W, b=None, dZ=None):
@@ -408,8 +443,8 @@ def check_update(parameters, grads, learning_rate):
                 raise ValueError(f"grads[{gkey!r}] must have the shape of parameters[{key!r}], "
                                  f"{np.shape(parameters[key])}; got {g.shape}")
             check_finite(f"grads[{gkey!r}]", g)
-            pair_p.append(np.asarray(parameters[key], dtype=dt))
-            pair_g.append(np.asarray(g, dtype=dt))
+            pair_p.append(to_dtype(f"parameters[{key!r}]", as_real_array(f"parameters[{key!r}]", parameters[key]), dt))
+            pair_g.append(to_dtype(f"grads[{gkey!r}]", g, dt))
         params.append(tuple(pair_p))
         pairs.append(tuple(pair_g))
     return params, pairs, lr

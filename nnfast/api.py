@@ -14,8 +14,9 @@ import numpy as np
 from . import compiled, reference
 from ._activations import RELU_LIKE, predictions_from_output
 from ._schedule import epoch_orders
-from ._validate import (check_activations, check_callback, check_count, check_flag, check_layer_dims,
-                        check_learning_rate, check_math, check_seed, prepare, working_dtype)
+from ._validate import (check_activations, check_callback, check_count, check_data, check_flag,
+                        check_layer_dims, check_learning_rate, check_math, check_parameters, check_seed,
+                        parameter_pairs, prepare, working_dtype)
 
 _BACKENDS = {"compiled": compiled, "reference": reference}
 
@@ -57,7 +58,7 @@ class TrainResult:
 
 
 def _backend(backend):
-    if backend not in _BACKENDS:
+    if not isinstance(backend, str) or backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, _BACKENDS))}; got {backend!r}")
     return _BACKENDS[backend]
 
@@ -155,10 +156,16 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     names = check_activations(activations, len(dims) - 1)
     lr = check_learning_rate(learning_rate)
     dt = working_dtype(dtype, X)
-    init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    init_seq, shuffle_seq = root.spawn(2)
+    if parameters is not None:
+        check_parameters(parameters, dims)
+    # X and Y are checked against layer_dims before the initial weights are drawn, so a
+    # mistaken layer size is a ValueError, not an allocation of n[l] x n[l-1] floats.
+    X, Y = check_data(X, Y, dims, names, dt, f"layer_dims[0] = {dims[0]}")
     if parameters is None:
         parameters = init_parameters(dims, names, np.random.default_rng(init_seq), dt)
-    X, Y, params, names, dims, dt = prepare(X, Y, parameters, names, dtype=dt, layer_dims=dims)
+    params = parameter_pairs(parameters, dims, dt)
     m = X.shape[1]
     if batch_size is None:
         if num_iterations is None:
@@ -200,6 +207,8 @@ def gradients(X, Y, parameters, activations, backend="compiled", math=None):
     """
     module = _backend(backend)
     check_math(math)
+    if Y is None:
+        raise TypeError("gradients() needs the labels Y of shape (n_y, m); got None")
     X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
     return module._gradients(X, Y, params, names, math)
 

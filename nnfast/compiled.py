@@ -23,7 +23,7 @@ from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_upd
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, check_cache, check_cost_args, check_count,
+from ._validate import (as_float_array, check_cache, check_cost_args, check_count, check_flag,
                         check_learning_rate, check_linear, check_math, check_softmax_input,
                         check_update, prepare)
 from .reference import initialize_parameters, layer_sizes
@@ -273,6 +273,7 @@ def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=Fals
     names = (hidden_activation, "sigmoid" if n_y == 1 else "softmax")
     X, Y, params, names, _, _ = prepare(X, Y, parameters, names, dtype=np.float64)
     num_iterations = check_count("num_iterations", num_iterations)
+    print_cost = check_flag("print_cost", print_cost)
     lr = check_learning_rate(learning_rate)
     m = X.shape[1]
     trainer = _Trainer(X, Y, params, names, lr, np.arange(m)[None, :], m, math)

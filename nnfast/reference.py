@@ -21,7 +21,7 @@ import numpy as np
 from . import _activations
 from ._activations import predictions_from_output
 from ._schedule import callback_chunks
-from ._validate import (as_float_array, as_real_array, check_cache, check_cost_args, check_count,
+from ._validate import (as_float_array, as_real_array, check_cache, check_cost_args, check_count, check_flag,
                         check_learning_rate, check_linear, check_softmax_input, check_update,
                         prepare)
 
@@ -243,14 +243,17 @@ def _cost_from_logits(ZL, AL, Y, output):
     """
     m = Y.shape[1]
     if output == "sigmoid":
-        total = np.sum(softplus(ZL) - Y * ZL)
+        total = np.sum(softplus(ZL) - Y * ZL, dtype=np.float64)  # float64 sum, as compiled
     elif output == "softmax":
         zmax = np.max(ZL, axis=0, keepdims=True)
         with np.errstate(over="ignore"):  # as in softmax: exp(-inf) = 0 is exact
             lse = zmax + np.log(np.sum(np.exp(ZL - zmax), axis=0, keepdims=True))
-        total = np.sum(Y * (lse - ZL))
+            # lse - z of an unlabelled class can overflow to inf when the logits span more
+            # than the float range; only labelled classes are multiplied (0 * inf is NaN).
+            gap = lse - ZL
+        total = np.sum(np.multiply(Y, gap, out=np.zeros_like(gap), where=Y != 0), dtype=np.float64)
     else:
-        total = 0.5 * np.sum((AL - Y) ** 2)
+        total = 0.5 * np.sum((AL - Y) ** 2, dtype=np.float64)
     return float(total / m)
 
 # ----------------------------------------------------------------------------------------
@@ -265,6 +268,8 @@ def layer_sizes(X, Y, n_h=4):
     for name, a in (("X", X), ("Y", Y)):
         if a.ndim != 2:
             raise ValueError(f"{name} must be a 2-D array; got {a.ndim}-D of shape {a.shape}")
+        if 0 in a.shape:
+            raise ValueError(f"{name} must not be empty; got shape {a.shape}")
     return (X.shape[0], check_count("n_h", n_h, minimum=1), Y.shape[0])
 
 
@@ -433,6 +438,7 @@ def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=Fals
     names = (hidden_activation, "sigmoid" if n_y == 1 else "softmax")
     X, Y, params, names, _, _ = prepare(X, Y, parameters, names, dtype=np.float64)
     num_iterations = check_count("num_iterations", num_iterations)
+    print_cost = check_flag("print_cost", print_cost)
     lr = check_learning_rate(learning_rate)
     for i in range(num_iterations):
         cache = _forward(X, params, names)

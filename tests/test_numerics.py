@@ -90,3 +90,37 @@ def test_exact_sigmoid_cost_from_logits():
     for backend in ("compiled", "reference"):
         cost, _ = nnfast.gradients(X, np.array([[0.0]]), p, ("sigmoid",), backend=backend)
         assert cost == pytest.approx(50.0 + np.log1p(np.exp(-50.0)), rel=1e-15)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "libm"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_and_softplus_at_infinity_and_nan(fast, dtype):
+    """relu(-inf) = softplus(-inf) = 0 and NaN stays NaN, as NumPy's maximum/logaddexp give
+    (z * 0 or max(z, z * 0) would make -inf a NaN). The kernels directly, both math modes."""
+    from nnfast._activations import CODES
+    from nnfast._kernels.activations import activation_forward
+    z = np.array([-np.inf, -1.0, np.inf, np.nan], dtype)
+    with np.errstate(invalid="ignore"):
+        expected = {"relu": np.maximum(z, 0), "softplus": np.logaddexp(z, 0)}
+    for name, want in expected.items():
+        a = np.empty_like(z)
+        activation_forward(CODES[name], z, a, fast)
+        np.testing.assert_allclose(a, want, rtol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("backend", ["compiled", "reference"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_costs_finite_for_logits_at_the_ends_of_the_float_range(backend, dtype):
+    big = np.finfo(dtype).max
+    X = np.ones((1, 4), dtype)
+    # softmax with logits (big, -big): lse - z of the unlabelled class overflows to inf,
+    # and 0 * inf must not make the cost NaN; the labelled class's loss is exactly 0.
+    p = {"W1": np.zeros((2, 1), dtype), "b1": np.array([[big], [-big]], dtype)}
+    cost, grads = nnfast.gradients(X, np.array([[1.0] * 4, [0.0] * 4], dtype), p, ("softmax",), backend=backend)
+    assert cost == 0 and all(np.isfinite(g).all() for g in grads.values())
+    # sigmoid with logit -big and label 1: each loss is big. Summed in float64 by both
+    # backends, so the float32 mean over 4 examples is big, not inf.
+    m = 4 if dtype == np.float32 else 1  # float64: a sum of several losses of ~1.8e308 is inf
+    p = {"W1": np.zeros((1, 1), dtype), "b1": np.array([[-big]], dtype)}
+    cost, _ = nnfast.gradients(X[:, :m], np.ones((1, m), dtype), p, ("sigmoid",), backend=backend)
+    assert cost == pytest.approx(float(big), rel=1e-6)

@@ -106,7 +106,7 @@ CASES = [
     (train(layer_dims="2,4,1"), TypeError, r"layer_dims must be a sequence"),
     (lambda b: nnfast.train(X, Y, DIMS, ACTS, learning_rate=0.1, num_iterations=1, backend="gpu"), ValueError, r"backend must be one of 'compiled', 'reference'; got 'gpu'"),
     (train(dtype=np.int32), ValueError, r"dtype must be float32 or float64; got int32"),
-    (train(seed="abc"), TypeError, r"seed must be a whole number; got 'abc'"),
+    (train(seed="abc"), TypeError, r"seed must be None, a whole number >= 0 or a np.random.SeedSequence; got 'abc'"),
     (train(seed=-1), ValueError, r"seed must be >= 0; got -1"),
     (train(num_iterations=None, batch_size=4, epochs=1, shuffle="yes"), TypeError, r"shuffle must be True or False"),
     (train(callback=3), TypeError, r"callback must be a function"),
@@ -125,6 +125,19 @@ CASES = [
     (pred(X=X[:1]), ValueError, r"X must have n_x = 2 rows"),
     (pred(activations=("tanh", "nope")), ValueError, r"must be one of"),
     (lambda b: nnfast.predict_proba(P, X.T, ACTS, backend=b), ValueError, r"transposed"),
+    # --- found by a bad-input probe
+    # finite float64 values beyond float32's range must not turn into inf in the conversion
+    (train(X=X * 1e300, dtype=np.float32), ValueError, r"X must fit in float32 \(largest magnitude 3.403e\+38\); got .*e\+29\d at index \(0, 0\)"),
+    (pred(X=X.astype(np.float32), parameters=with_(P, W1=P["W1"] * 1e300)), ValueError,
+     r"parameters\['W1'\] must fit in float32"),
+    (train(X=X.astype(np.float32), Y=np.where(Y == 1, 1 + 1e-9, 0.0)), ValueError, r"Y must hold 0/1 labels"),
+    # X is checked against layer_dims before initial weights of 1e10 floats are drawn
+    (train(layer_dims=[10**5, 10**5, 1], activations=ACTS), ValueError, r"X must have n_x = 100000 rows \(layer_dims\[0\]"),
+    (grads(Y=None), TypeError, r"gradients\(\) needs the labels Y"),
+    (lambda b: nnfast.train(X, Y, DIMS, ACTS, learning_rate=0.1, num_iterations=1, backend=[]), ValueError,
+     r"backend must be one of 'compiled', 'reference'; got \[\]"),
+    (train(seed=np.random.default_rng(0)), TypeError, r"seed must be None, a whole number >= 0 or a np.random.SeedSequence; got Generator"),
+    (grads(X=np.ma.masked_invalid(bad(X, (0, 1), np.nan))), TypeError, r"X must be a plain array; got a masked array"),
 ]
 
 
@@ -165,6 +178,11 @@ CHAPTER_CASES = [
     (lambda m: m.nn_model(X, bad(Y, (0, 1), 0.3), 4), ValueError, r"0/1 labels"),
     (lambda m: m.nn_model(X, Y, 4, hidden_activation="softmax"), ValueError, r"hidden layer 1"),
     (lambda m: m.nn_model(X[0], Y, 4), ValueError, r"X must be a 2-D array"),
+    (lambda m: m.nn_model(X[:0], Y, 4), ValueError, r"X must not be empty; got shape \(0, 40\)"),
+    (lambda m: m.nn_model(X, Y, 4, num_iterations=1, print_cost="no"), TypeError, r"print_cost must be True or False"),
+    (lambda m: m.linear_forward(X.astype(np.float32), P["W1"] * 1e300, P["b1"]), ValueError, r"W must fit in float32"),
+    (lambda m: m.update_parameters(with_(P, W1=P["W1"].astype(np.float32)), {"d" + k: v * 1e300 for k, v in P.items()}),
+     ValueError, r"grads\['dW1'\] must fit in float32"),
     (lambda m: m.predict(P, X[:, :0]), ValueError, r"X must not be empty"),
     (lambda m: m.linear_forward(X, P["W1"].T, P["b1"]), ValueError, r"W must have n\[l-1\] = 2 columns.*transposed"),
     (lambda m: m.linear_forward(X, np.ones((4, 3)), P["b1"]), ValueError, r"W must have n\[l-1\] = 2 columns"),
@@ -265,3 +283,26 @@ def test_float32_stays_float32_and_integers_become_float64():
     r = nnfast.train(Xi, Y.astype(bool), DIMS, ACTS, learning_rate=0.5, num_iterations=2, seed=0)
     assert all(v.dtype == np.float64 for v in r.parameters.values())
     assert compiled.sigmoid(np.arange(3)).dtype == np.float64
+
+
+@pytest.mark.parametrize("module", [compiled, reference], ids=["compiled", "reference"])
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
+def test_subclasses_are_used_as_plain_arrays(module):
+    # np.matrix makes A * A a matrix product: the textbook functions must not see one.
+    Z = np.array([[1.0, 2.0], [3.0, -4.0]])
+    for name in ("tanh_derivative", "bipolar_sigmoid_derivative", "softmax", "relu"):
+        f = getattr(module, name)
+        np.testing.assert_array_equal(np.asarray(f(np.matrix(Z))), f(Z), err_msg=name)
+
+
+def test_api_accepts_a_seed_sequence_0d_learning_rate_array_and_activations_array():
+    run = lambda **kw: nnfast.train(X, Y, DIMS, **{"activations": ACTS, "learning_rate": 0.1,
+                                                   "num_iterations": 3, **kw})
+    a = run(seed=np.random.SeedSequence(3))
+    b = run(seed=np.random.SeedSequence(3), learning_rate=np.array(0.1), activations=np.array(ACTS))
+    np.testing.assert_array_equal(a.costs, b.costs)
+
+
+def test_non_native_byte_order_float32_works_in_float32():
+    result = nnfast.train(X.astype(">f4"), Y, DIMS, ACTS, learning_rate=0.1, num_iterations=2, seed=0)
+    assert result.parameters["W1"].dtype == np.float32

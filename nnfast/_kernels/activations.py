@@ -33,9 +33,10 @@ def _sigmoid_libm(x, one):
 
 
 @njit(**JIT_INLINE)
-def _softplus_libm(x):
-    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): finite for every finite x.
-    return max(x, x * 0) + np.log1p(np.exp(-abs(x)))
+def _softplus_libm(x, zero):
+    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): finite for every finite x. The
+    # select keeps softplus(-inf) = 0 (x * 0 would be NaN there) and NaN as NaN.
+    return (x if not x <= zero else zero) + np.log1p(np.exp(-abs(x)))
 
 
 @njit(**JIT_INLINE)
@@ -51,7 +52,7 @@ def _arctan_derivative(x, one):
 def activation_forward(code, z, a, fast):
     """a[i] = g(z[i]) for the elementwise activation ``code``. z, a : 1-D, same length/dtype.
     ``fast``: the vectorisable exp/tanh of ``mathfast`` instead of libm."""
-    one = z.dtype.type(1)
+    one, zero = z.dtype.type(1), z.dtype.type(0)
     n = z.size
     if code == SIGMOID and fast:
         for i in range(n):
@@ -70,7 +71,7 @@ def activation_forward(code, z, a, fast):
             a[i] = softplus_fast(z[i])
     elif code == SOFTPLUS:
         for i in range(n):
-            a[i] = _softplus_libm(z[i])
+            a[i] = _softplus_libm(z[i], zero)
     elif code == BIPOLAR_SIGMOID and fast:  # (1 - e^-z) / (1 + e^-z) = tanh(z/2), no cancellation
         half = z.dtype.type(0.5)
         for i in range(n):
@@ -79,9 +80,9 @@ def activation_forward(code, z, a, fast):
         half = z.dtype.type(0.5)
         for i in range(n):
             a[i] = np.tanh(z[i] * half)
-    elif code == RELU:
+    elif code == RELU:  # max(z, 0), with relu(-inf) = 0 and NaN kept (as np.maximum)
         for i in range(n):
-            a[i] = z[i] if z[i] > 0 else z[i] * 0
+            a[i] = z[i] if not z[i] <= zero else zero
     elif code == LEAKY_RELU:
         slope = z.dtype.type(LEAKY_SLOPE)
         for i in range(n):
@@ -91,7 +92,7 @@ def activation_forward(code, z, a, fast):
             a[i] = np.arctan(z[i])
     elif code == BINARY_STEP:
         for i in range(n):
-            a[i] = one if z[i] > 0 else one * 0
+            a[i] = one if z[i] > 0 else zero
     else:  # IDENTITY (SOFTMAX is not elementwise: see softmax_columns)
         for i in range(n):
             a[i] = z[i]

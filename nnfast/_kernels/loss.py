@@ -47,8 +47,9 @@ def cost_sum_from_logits(code, Z, A, Y, tmp, fast):
                 for i in range(rows):
                     loss[i] = softplus_fast(z[i]) - y[i] * z[i]
             else:
+                zero = Z.dtype.type(0)
                 for i in range(rows):
-                    loss[i] = _softplus_libm(z[i]) - y[i] * z[i]
+                    loss[i] = _softplus_libm(z[i], zero) - y[i] * z[i]
             total += _total(loss)
     elif code == SOFTMAX:
         zmax = column_max(Z, tmp[:rows])
@@ -69,10 +70,13 @@ def cost_sum_from_logits(code, Z, A, Y, tmp, fast):
                 lse[i] = zmax[i] + np.log(lse[i])
         loss = zmax  # no longer needed: the per-example losses go there
         loss[:] = 0
+        zero = Z.dtype.type(0)
         for k in range(C):
             z, y = Z[k], Y[k]
+            # Only the labelled class counts: lse - z of another class can overflow to inf
+            # when the logits span more than the float range, and 0 * inf would be NaN.
             for i in range(rows):
-                loss[i] += y[i] * (lse[i] - z[i])
+                loss[i] += y[i] * (lse[i] - z[i]) if y[i] != 0 else zero
         total = _total(loss)
     else:
         half = A.dtype.type(0.5)
