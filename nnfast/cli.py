@@ -16,7 +16,9 @@ Figures are PNG files written to --out (default ./nnfast-out) when matplotlib is
 import argparse
 import os
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,21 @@ class CLIError(Exception):
 # Shared helpers
 
 
+def _make_folder(folder, option):
+    """Create ``folder`` now and try writing into it, so that an unusable --out or --save
+    path is a one-line error before training, not a traceback after it."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"{option}: expected a folder (created if needed), got the existing "
+                       f"file {folder}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()  # os.access says yes to root, even in /proc
+    except OSError as exc:
+        raise CLIError(f"{option}: cannot write into the folder {folder}: "
+                       f"{exc.strerror or exc}") from None
+
+
 class _Figures:
     """Saves figures into the output folder, or says once that they are skipped."""
 
@@ -50,6 +67,8 @@ class _Figures:
         self.out = Path(out)
         self.enabled = plots.available()
         self._told = False
+        if self.enabled:  # without matplotlib no folder is needed (nor created)
+            _make_folder(self.out, f"--out {out}")
 
     def _skip(self):
         if not self._told:
@@ -76,16 +95,23 @@ def _accuracy(predictions, labels):
     return float(np.mean(np.asarray(predictions).ravel() == np.asarray(labels).ravel()))
 
 
+def _check_save(path):
+    """Before training: --save names a file whose folder can be written (created if needed)."""
+    if Path(path).is_dir():
+        raise CLIError(f"--save {path}: expected a file name, got a folder")
+    _make_folder(Path(path).parent, f"--save {path}")
+
+
 def _save_model(path, result):
+    """Save ``result`` to ``path``, checked by ``_check_save`` before training."""
     from .io import save
 
-    path = Path(path)
-    if path.parent != Path("."):
-        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         save(path, result)
     except OSError as exc:
         raise CLIError(f"cannot write the model to {path}: {exc}") from None
+    except ValueError as exc:  # NaN or inf costs or weights: io.save refuses them
+        raise CLIError(f"{exc}; training diverged: try a smaller --learning-rate") from None
     print(f"model: {path}")
 
 
@@ -158,6 +184,8 @@ def _planar(args):
     """Section 6.9.3: the chapter's planar network, n_h=4, 10000 iterations, lr 1.2."""
     X, Y = load_planar_dataset()
     figures = _Figures(args.out)
+    if args.save is not None:
+        _check_save(args.save)
     backends = ["reference", "compiled"] if args.backend == "both" else [args.backend]
     activations = ("tanh", "sigmoid")
     per_iteration = {}
@@ -280,6 +308,9 @@ def _mnist(args):
         raise CLIError(str(exc)) from None
     if args.train_size is not None:
         X, y = np.ascontiguousarray(X[:, :args.train_size]), y[:args.train_size]
+    figures = _Figures(args.out)
+    if args.save is not None:
+        _check_save(args.save)
     m = X.shape[1]
     Y = one_hot(y, 10)
     dims = (X.shape[0], args.hidden, 10)
@@ -318,6 +349,9 @@ def _mnist(args):
         else:
             for e, cost in enumerate(result.costs, start=1):
                 print("Cost after epoch %i: %f" % (e, cost))
+    if not all(np.isfinite(W).all() for W in result.parameters.values()):
+        raise CLIError(f"training diverged: the weights are NaN or infinite; try a smaller "
+                       f"--learning-rate (got {args.learning_rate:g})")
     train_accuracy = _accuracy(result.predict(X), y)
     predictions = result.predict(X_test)
     test_accuracy = _accuracy(predictions, y_test)
@@ -327,7 +361,6 @@ def _mnist(args):
     print(f"Test accuracy: {test_accuracy:.4f} ({round(test_accuracy * y_test.size)}/"
           f"{y_test.size})")
     print(f"time: {elapsed:.2f} s ({per})")
-    figures = _Figures(args.out)
     figures.save("mnist_cost.png", plots.save_costs, result.costs,
                  xlabel="iteration" if full_batch else "epoch",
                  title=f"MNIST {'-'.join(map(str, dims))}, {schedule}")
@@ -375,9 +408,14 @@ def _read_data(path, n_x):
             if X.ndim == 1 and X.shape[0] == n_x:
                 X = X.reshape(n_x, 1)
         elif suffix in (".csv", ".txt"):
-            X = np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=2,
-                           dtype=np.float64).T
             layout = f"a {suffix} file with one example per row ({n_x} numbers each)"
+            with warnings.catch_warnings():  # an empty file: said below, in one line
+                warnings.filterwarnings("ignore", "loadtxt: input contained no data")
+                rows = np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=2,
+                                  dtype=np.float64)
+            if rows.size == 0:
+                raise CLIError(f"{path}: expected {layout}; the file has no data")
+            X = rows.T
         else:
             raise CLIError(f"{path}: unknown data format {suffix!r}: give an .npy array of shape "
                            f"(n_x, m) (one example per column) or a .csv file with one example "
@@ -396,6 +434,13 @@ def _read_data(path, n_x):
             hint = " (a label column? remove it)"
         raise CLIError(f"{path}: the model takes n_x = {n_x} features per example; expected "
                        f"{layout}, got {X.shape[0]} features{hint}")
+    if suffix != ".npy" and not np.isfinite(X).all():
+        # Said in the file's rows and columns: predict would give the index into X = rows.T.
+        bad = np.argwhere(~np.isfinite(rows))
+        i, j = bad[0]
+        raise CLIError(f"{path}: expected finite numbers; got {rows[i, j]} at row {i + 1}, column "
+                       f"{j + 1} (counting from 1, blank and # lines skipped; {len(bad)} NaN "
+                       f"or infinite value(s) in all)")
     return X
 
 

@@ -120,6 +120,41 @@ def test_invalid_arguments_are_argparse_errors(argv, message, capsys):
     assert message in err and "usage: nnfast" in err
 
 
+def unwritable_paths(tmp_path):
+    """--out and --save values that cannot be written: an existing file, a folder under a
+    file, a folder for --save, and (Linux) a folder in /proc, which even root cannot create."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    cases = [("--save", afile / "m.npz", "expected a folder"),
+             ("--save", afile / "sub" / "m.npz", "cannot write into the folder"),
+             ("--save", tmp_path, "expected a file name, got a folder")]
+    if HAVE_MPL:                     # without matplotlib --out is not used, so not checked
+        cases += [("--out", afile, "expected a folder")]
+    if Path("/proc/self").is_dir():
+        cases += [("--save", "/proc/nope/m.npz", "cannot write into the folder /proc/nope")]
+        if HAVE_MPL:
+            cases += [("--out", "/proc/x", "cannot write into the folder /proc/x")]
+    return cases
+
+
+def test_planar_unwritable_out_or_save_is_a_one_line_error_before_training(tmp_path, capsys):
+    for option, path, message in unwritable_paths(tmp_path):
+        argv = ["planar", "--iterations", 20, "--out", tmp_path / "fig", option, path]
+        status, out, err = run(capsys, *argv)
+        assert status == 2, (option, path, err)
+        assert err.startswith(f"nnfast planar: error: {option} {path}: "), err
+        assert message in err and err.count("\n") == 1, err
+        assert out == "", out        # nothing trained
+
+
+@pytest.mark.filterwarnings("ignore:training diverged")
+def test_planar_save_after_divergence_is_a_one_line_error(tmp_path, capsys):
+    status, _, err = run(capsys, "planar", "--iterations", 20, "--learning-rate", 1e308,
+                         "--quiet", "--out", tmp_path, "--save", tmp_path / "m.npz")
+    assert status == 2 and "training diverged" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "m.npz").exists()
+
+
 # ----------------------------------------------------------------------------------------
 # mnist
 
@@ -210,6 +245,30 @@ def test_mnist_missing_data_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     assert "--data" in err and "NNFAST_MNIST_DIR" in err and "Traceback" not in err
 
 
+def test_mnist_unwritable_out_or_save_is_a_one_line_error_before_training(tiny_mnist, tmp_path,
+                                                                          capsys):
+    for option, path, message in unwritable_paths(tmp_path):
+        argv = ["mnist", "--data", tiny_mnist, "--epochs", 1, "--out", tmp_path / "fig",
+                option, path]
+        status, out, err = run(capsys, *argv)
+        assert status == 2, (option, path, err)
+        assert err.startswith(f"nnfast mnist: error: {option} {path}: "), err
+        assert message in err and err.count("\n") == 1, err
+        assert out == "", out        # neither the warm-up nor the training ran
+
+
+@pytest.mark.filterwarnings("ignore:training diverged")
+def test_mnist_divergence_is_a_one_line_error(tiny_mnist, tmp_path, capsys):
+    status, out, err = run(capsys, "mnist", "--data", tiny_mnist, "--epochs", 1, "--hidden", 8,
+                           "--learning-rate", 1e300, "--out", tmp_path, "--save",
+                           tmp_path / "m.npz")
+    assert status == 2
+    assert err.startswith("nnfast mnist: error: training diverged: ") and err.count("\n") == 1
+    assert "--learning-rate" in err
+    assert "Cost after epoch 1: nan" in out and "Test accuracy" not in out
+    assert not (tmp_path / "m.npz").exists()
+
+
 # ----------------------------------------------------------------------------------------
 # predict errors, compare
 
@@ -227,6 +286,47 @@ def test_predict_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "x.json").write_text("[]")
     status, _, err = run(capsys, "predict", model, tmp_path / "x.json")
     assert status == 2 and "unknown data format" in err
+
+
+def test_predict_csv_without_data_or_with_nan_names_the_file_position(tmp_path, capsys,
+                                                                      recwarn):
+    model = tmp_path / "m.npz"
+    assert run(capsys, "planar", "--iterations", 20, "--quiet", "--out", tmp_path,
+               "--save", model)[0] == 0
+    for text in ("", "\n\n", "# a header only\n"):
+        (tmp_path / "x.csv").write_text(text)
+        status, _, err = run(capsys, "predict", model, tmp_path / "x.csv")
+        assert status == 2 and err.count("\n") == 1, err
+        assert err.endswith("the file has no data\n"), err
+    assert not [w for w in recwarn if "loadtxt" in str(w.message)]   # NumPy's warning
+    # File row 2, column 1 (X[0, 1] once transposed, which predict would report).
+    (tmp_path / "x.csv").write_text("1,2\nnan,4\n5,inf\n")
+    status, _, err = run(capsys, "predict", model, tmp_path / "x.csv")
+    assert status == 2 and err.count("\n") == 1, err
+    assert "got nan at row 2, column 1 (counting from 1" in err
+    assert "2 NaN or infinite value(s)" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--repeats", "0"], "argument --repeats: expected a positive integer, got 0"),
+    (["--repeats", "-3"], "argument --repeats: expected a positive integer, got -3"),
+    (["--min-time", "inf"], "argument --min-time: expected a finite number of seconds > 0"),
+    (["--min-time", "nan"], "argument --min-time: expected a finite number of seconds > 0"),
+    (["--min-time", "-1"], "argument --min-time: expected a finite number of seconds > 0"),
+    (["--out", "AFILE"], "--out AFILE: cannot create the folder"),
+])
+def test_compare_bad_arguments_are_argparse_errors_before_measuring(argv, message, tmp_path,
+                                                                     monkeypatch, capsys):
+    from nnfast import compare
+
+    monkeypatch.chdir(tmp_path)
+    Path("AFILE").write_text("not a folder")
+    monkeypatch.setattr(compare, "run", lambda **kw: pytest.fail(f"measured with {kw}"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["compare", "--quick", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: nnfast compare" in err and message in err
 
 
 def test_compare_forwards_its_arguments(monkeypatch, capsys):
