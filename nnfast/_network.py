@@ -64,9 +64,9 @@ class Layout:
             a_off[l] = used + R * dims[l]
             used += 2 * R * dims[l]
         self.ws_size = int(used)
-        # Scratch rows: dZ[l] and dZ[l-1] of a block in turn, and softmax's per-example
-        # max and sum (2R).
-        self.scratch_size = R * max(max(dims[1:]), 2)
+        # Scratch rows: dZ[l] and dZ[l-1] of a block in turn, and three per-example values
+        # of softmax and its cost (3R).
+        self.scratch_size = R * max(max(dims[1:]), 3)
         codes = np.array([0] + [_activations.CODES[name] for name in names], np.int64)
         self.net = (np.array(dims, np.int64), w_off, b_off, codes, z_off, a_off)
 

@@ -235,23 +235,27 @@ def _cost_from_probabilities(A, Y):
 
 
 def _cost_from_logits(ZL, AL, Y, output):
-    """The cost J of the output layer, computed from the logits Z[L] where that is exact.
+    """The cost J of the output layer, computed from the logits Z[L], accurate even where
+    the loss is tiny (see ``_kernels/loss.py``, which computes the same forms).
 
-    sigmoid: per element softplus(z) - y z  (= -y log a - (1-y) log(1-a), 6.33, never -inf);
-    softmax: per column logsumexp(z) - sum_k y_k z_k  (= -sum_k y_k log a_k, 6.55.a);
-    identity: (1/2) sum (a - y)^2.  Each is summed over all elements and divided by m.
+    sigmoid (6.33): -y log a - (1-y) log(1-a) = softplus(z) for y = 0, softplus(-z) for
+    y = 1, never -inf; softmax (6.55.a): -log a_k = logsumexp(z) - z_k for the labelled
+    class k, as d + log1p(u + (e^-d - 1)) with d = max(z) - z_k and u the sum of
+    e^(z_j - max(z)) over the other classes (for d = 0 this is log1p(u), however small);
+    identity: (1/2) sum (a - y)^2. Each is summed (in float64) over all elements and
+    divided by m. The textbook forms softplus(z) - y z and lse - z_k cancel when the
+    prediction is confidently right (a loss of 4e-18 came out as 0).
     """
     m = Y.shape[1]
     if output == "sigmoid":
-        total = np.sum(softplus(ZL) - Y * ZL, dtype=np.float64)  # float64 sum, as compiled
+        total = np.sum(softplus(np.where(Y == 0, ZL, -ZL)), dtype=np.float64)
     elif output == "softmax":
-        zmax = np.max(ZL, axis=0, keepdims=True)
-        with np.errstate(over="ignore"):  # as in softmax: exp(-inf) = 0 is exact
-            lse = zmax + np.log(np.sum(np.exp(ZL - zmax), axis=0, keepdims=True))
-            # lse - z of an unlabelled class can overflow to inf when the logits span more
-            # than the float range; only labelled classes are multiplied (0 * inf is NaN).
-            gap = lse - ZL
-        total = np.sum(np.multiply(Y, gap, out=np.zeros_like(gap), where=Y != 0), dtype=np.float64)
+        labelled = Y != 0
+        zmax = np.max(ZL, axis=0)
+        with np.errstate(over="ignore"):  # logits spanning the float range: exp(-inf) = 0 is exact
+            u = np.sum(np.where(labelled, 0, np.exp(ZL - zmax)), axis=0)
+            d = zmax - np.sum(np.where(labelled, ZL, 0), axis=0)  # labels are one-hot
+        total = np.sum(d + np.log1p(u + (np.exp(-d) - 1)), dtype=np.float64)
     else:
         total = 0.5 * np.sum((AL - Y) ** 2, dtype=np.float64)
     return float(total / m)

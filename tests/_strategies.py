@@ -1,19 +1,10 @@
 """Shared hypothesis strategies and tolerances for comparing the two backends."""
 
 import numpy as np
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import nnfast
 from nnfast._activations import HIDDEN, OUTPUT_COSTS
-
-# Compilation makes the first example of a run slow: no deadline. CI can raise the
-# number of examples with HYPOTHESIS_PROFILE=thorough.
-settings.register_profile("default", deadline=None, max_examples=40,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", deadline=None, max_examples=300,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("default")
 
 #: Relative tolerance per dtype, measured against the largest magnitude of the expected
 #: array (entries that cancel to ~0 are compared on that scale, not on their own).

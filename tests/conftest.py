@@ -4,6 +4,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Here, not in a helper module, so that every test file gets it: compilation makes the
+# first example of a run slow (seconds with an empty Numba cache), so no deadline.
+# HYPOTHESIS_PROFILE=thorough raises the number of examples.
+settings.register_profile("default", deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", deadline=None, max_examples=300,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: Where the tests look for the real MNIST files when NNFAST_MNIST_DIR is not set: the
 #: shared data folder next to the repository (``<repo>/../shared/data/mnist``).

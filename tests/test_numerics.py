@@ -124,3 +124,19 @@ def test_costs_finite_for_logits_at_the_ends_of_the_float_range(backend, dtype):
     p = {"W1": np.zeros((1, 1), dtype), "b1": np.array([[-big]], dtype)}
     cost, _ = nnfast.gradients(X[:, :m], np.ones((1, m), dtype), p, ("sigmoid",), backend=backend)
     assert cost == pytest.approx(float(big), rel=1e-6)
+
+
+@pytest.mark.parametrize("backend,math", [("compiled", "fast"), ("compiled", "libm"), ("reference", None)])
+@pytest.mark.parametrize("dtype,z", [(np.float64, 40.0), (np.float64, 700.0), (np.float32, 10.0), (np.float32, 80.0)])
+def test_tiny_losses_of_confident_right_answers_are_accurate(backend, math, dtype, z):
+    """softplus(z) - y·z and lse - z_k cancel to 0 (or to 1% off in float32) when the
+    right answer has a large logit; the true loss is log1p(exp(-z)) in both cases."""
+    want = np.log1p(np.exp(-z))  # float64, independent of nnfast
+    X = np.ones((1, 3), dtype)
+    sig = {"W1": np.array([[z]], dtype), "b1": np.zeros((1, 1), dtype)}
+    cost, _ = nnfast.gradients(X, np.ones((1, 3), dtype), sig, ("sigmoid",), backend=backend, math=math)
+    assert cost == pytest.approx(want, rel=float(4 * np.finfo(dtype).eps), abs=0)
+    soft = {"W1": np.array([[z], [0.0]], dtype), "b1": np.zeros((2, 1), dtype)}
+    Y = np.array([[1.0] * 3, [0.0] * 3], dtype)
+    cost, _ = nnfast.gradients(X, Y, soft, ("softmax",), backend=backend, math=math)
+    assert cost == pytest.approx(want, rel=float(4 * np.finfo(dtype).eps), abs=0)

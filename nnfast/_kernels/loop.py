@@ -45,7 +45,7 @@ def forward_block(rows, theta, net, ws, Xb, x_rows, tmp, fast):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
     Xb : the block's input, ``(rows, n_x)`` if ``x_rows`` else ``(n_x, rows)``; Z[l] and
-    A[l] are written at ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 2·rows,) scratch.
+    A[l] are written at ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch.
     ``fast``: mathfast's exp/tanh (else libm).
     """
     dims, w_off, b_off, codes, z_off, a_off = net
