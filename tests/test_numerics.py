@@ -140,3 +140,22 @@ def test_tiny_losses_of_confident_right_answers_are_accurate(backend, math, dtyp
     Y = np.array([[1.0] * 3, [0.0] * 3], dtype)
     cost, _ = nnfast.gradients(X, Y, soft, ("softmax",), backend=backend, math=math)
     assert cost == pytest.approx(want, rel=float(4 * np.finfo(dtype).eps), abs=0)
+
+
+@pytest.mark.parametrize("module", BACKENDS, ids=["compiled", "reference"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bipolar_sigmoid_derivative_keeps_its_tail(module, dtype):
+    """(1 - g(z)^2)/2 is 0 once g(z) rounds to +-1; the derivative is 2e^-|z| there."""
+    z = np.array([-60.0, -20.0, -0.5, 0.0, 3.0, 20.0, 60.0])
+    want = [2 * np.exp(-abs(v)) / (1 + np.exp(-abs(v))) ** 2 for v in z]  # float64
+    got = module.bipolar_sigmoid_derivative(z.astype(dtype))
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+    # Through backpropagation: 1-1-1 bipolar_sigmoid/identity at x = -20, the torch
+    # oracle's case. dW1 = g(-20) g'(-20) x (dZ2 = A2 - Y = g(-20), W2 = 1).
+    p = {"W1": np.ones((1, 1), dtype), "b1": np.zeros((1, 1), dtype),
+         "W2": np.ones((1, 1), dtype), "b2": np.zeros((1, 1), dtype)}
+    backend = "compiled" if module is compiled else "reference"
+    _, grads = nnfast.gradients(np.full((1, 1), -20.0, dtype), np.zeros((1, 1), dtype), p,
+                                ("bipolar_sigmoid", "identity"), backend=backend)
+    want_dW1 = np.tanh(-10.0) * want[1] * -20.0
+    assert grads["dW1"][0, 0] == pytest.approx(want_dW1, rel=float(8 * np.finfo(dtype).eps))
