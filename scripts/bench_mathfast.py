@@ -61,7 +61,6 @@ def _numpy_softplus(x, out):
 CASES = (
     ("tanh", lambda x, out: np.tanh(x, out=out), np.tanh, mf.tanh_fast, "real"),
     ("exp", lambda x, out: np.exp(x, out=out), np.exp, mf.exp_fast, "real"),
-    ("log", lambda x, out: np.log(x, out=out), np.log, mf.log_fast, "positive"),
     ("sigmoid", _numpy_sigmoid, _sigmoid_libm, mf.sigmoid_fast, "real"),
     ("log1p", lambda x, out: np.log1p(x, out=out), np.log1p, mf.log1p_fast, "positive"),
     ("softplus", _numpy_softplus, _softplus_libm, mf.softplus_fast, "real"),

@@ -1,4 +1,4 @@
-"""Branch-free exp, log, log1p, tanh, sigmoid and softplus that LLVM can vectorise.
+"""Branch-free exp, log1p, tanh, sigmoid and softplus that LLVM can vectorise.
 
 Numba turns ``np.exp``/``np.tanh``/``math.log`` inside a loop into one scalar libm
 call per element, which blocks the loop vectoriser.  The functions here are written
@@ -39,7 +39,6 @@ function            float64    float32
 ``exp_fast``        0.77       0.80
 ``tanh_fast``       1.34       1.35
 ``sigmoid_fast``    0.78       0.82
-``log_fast``        0.81       0.86
 ``log1p_fast``      0.82       0.84
 ``softplus_fast``   1.16       1.23
 ==================  =========  =========
@@ -52,8 +51,8 @@ to float32, at most 1 float32 ulp.  On a CPU without FMA (compiled with
 ``NUMBA_CPU_FEATURES=-fma``) every maximum stays below 1.35 ulp.
 Subnormal results and arguments are handled (no flush to zero).  Special values:
 exp(-inf) = 0, exp(inf) = inf, tanh(+-inf) = +-1, tanh(-0.0) = -0.0, sigmoid
-saturates to exactly 0 and 1, log(0) = -inf, log(inf) = inf, log(x < 0) = NaN,
-log1p(-1) = -inf, log1p(x < -1) = NaN, softplus(-inf) = 0, softplus(inf) = inf,
+saturates to exactly 0 and 1, log1p(-1) = -inf, log1p(inf) = inf,
+log1p(x < -1) = NaN, softplus(-inf) = 0, softplus(inf) = inf,
 and NaN in gives NaN out everywhere.
 
 How the code stays vectorisable
@@ -93,7 +92,7 @@ from numba.extending import intrinsic, overload
 
 from .._config import JIT
 
-__all__ = ["exp_fast", "log1p_fast", "log_fast", "sigmoid_fast", "softplus_fast",
+__all__ = ["exp_fast", "log1p_fast", "sigmoid_fast", "softplus_fast",
            "tanh_fast"]
 
 
@@ -105,7 +104,7 @@ _Consts = namedtuple("_Consts", [
     "zero", "half", "one", "two", "inf", "nan",
     "log2e", "shifter", "ln2_hi", "ln2_lo", "exp_min", "exp_max", "exp_poly",
     "tanh_switch", "tanh_poly",
-    "min_normal", "subnormal_scale", "subnormal_shift", "log_poly",
+    "log_poly",
 ])
 
 
@@ -126,9 +125,6 @@ def _table(ftype, *, ln2_hi, ln2_lo, exp_min, exp_max, exp_poly, tanh_poly, log_
         # has no cancellation (tanh > 0.55, so 2/(e+1) < 0.45).
         tanh_switch=c(0.625),
         tanh_poly=tuple(c(v) for v in tanh_poly),
-        min_normal=fi.smallest_normal,
-        # Subnormal logarithm arguments are scaled by 2**(mant+2) into the normal range.
-        subnormal_scale=c(2.0 ** (fi.nmant + 2)), subnormal_shift=c(fi.nmant + 2),
         log_poly=tuple(c(v) for v in log_poly),
     )
 
@@ -475,38 +471,6 @@ def _log_reduced(f, s, e, corr):
     r = z * _horner(z, c.log_poly)
     hfsq = c.half * f * f
     return e * c.ln2_hi - ((hfsq - (s * (hfsq + r) + (e * c.ln2_lo + corr))) - f)
-
-
-@njit(**JIT)
-def log_fast(x):
-    """Natural logarithm, vectorisable.
-
-    Parameters
-    ----------
-    x : float64 or float32
-
-    Returns
-    -------
-    float64 or float32
-        ``log(x)`` in the dtype of `x`, within 2 ulp (measured: 0.81 ulp float64,
-        0.86 ulp float32), subnormal `x` included.  ``log(0) == -inf`` (either
-        sign of zero), ``log(inf) == inf``, NaN for ``x < 0`` and for NaN.
-
-    Notes
-    -----
-    ``x = m 2**e`` with ``sqrt(1/2) <= m < sqrt(2)``; ``log(x) = e ln2 + log(m)``.
-    """
-    _inline_into_callers()
-    c = _consts(x)
-    subnormal = x < c.min_normal
-    xs = x * c.subnormal_scale if subnormal else x
-    m, e = _split_log2(xs)
-    e = e - c.subnormal_shift if subnormal else e
-    f = m - c.one  # exact: m is within a factor 2 of 1
-    res = _log_reduced(f, _div(f, c.two + f), e, c.zero)
-    res = x if not x < c.inf else res  # +inf and NaN pass through
-    res = -c.inf if x == c.zero else res
-    return c.nan if x < c.zero else res
 
 
 @njit(**JIT)
