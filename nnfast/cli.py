@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import api, compiled, plots, reference
+from ._argtypes import non_negative_int, positive_float, positive_int
 from .datasets import MNIST_ENV_VAR, load_extra_datasets, load_mnist, load_planar_dataset, one_hot
 from .progress import progress_bar
 
@@ -502,42 +503,15 @@ def _write_rows(f, rows):
 # The parser
 
 
-def _int_at_least(minimum, what):
-    """An argparse type: a whole number >= minimum."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
-        return value
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_non_negative_int = _int_at_least(0, "an integer >= 0")
-
-
 def _seed(text):
-    value = _non_negative_int(text)
+    value = non_negative_int(text)
     if value >= 2**32:
         raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32), got {value}")
     return value
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
 def _int_list(text):
-    sizes = [_positive_int(part.strip()) for part in text.split(",") if part.strip()]
+    sizes = [positive_int(part.strip()) for part in text.split(",") if part.strip()]
     if not sizes:
         raise argparse.ArgumentTypeError(f"expected a comma-separated list of sizes, got {text!r}")
     return sizes
@@ -561,7 +535,7 @@ def _common(*, backends=("compiled", "reference"), iterations=None, iterations_h
                    help="the compiled (Numba) or the NumPy reference implementation "
                         "(default: compiled)")
     p.add_argument("--seed", type=_seed, default=None, help=seed_help)
-    p.add_argument("--iterations", type=_positive_int, default=iterations,
+    p.add_argument("--iterations", type=positive_int, default=iterations,
                    help=iterations_help or f"gradient-descent iterations (default {iterations})")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help=f"folder for the PNG figures, created if needed (default ./{DEFAULT_OUT})")
@@ -588,8 +562,8 @@ def build_parser():
                     "accuracy and the time; saves planar_cost.png and planar_boundary.png. "
                     "--backend both runs the reference, then the compiled backend, and prints "
                     "the speed-up.")
-    p.add_argument("--hidden", type=_positive_int, default=4, help="hidden layer size n_h (default 4)")
-    p.add_argument("--learning-rate", type=_positive_float, default=1.2, help="default 1.2")
+    p.add_argument("--hidden", type=positive_int, default=4, help="hidden layer size n_h (default 4)")
+    p.add_argument("--learning-rate", type=positive_float, default=1.2, help="default 1.2")
     p.add_argument("--save", metavar="MODEL.npz", help="save the trained network (nnfast.io.save)")
     p.set_defaults(run=_planar)
 
@@ -601,7 +575,7 @@ def build_parser():
                     "panel per size.")
     p.add_argument("--hidden", type=_int_list, default=[1, 2, 3, 4, 5, 20, 50], metavar="N,N,...",
                    help="hidden layer sizes (default 1,2,3,4,5,20,50)")
-    p.add_argument("--learning-rate", type=_positive_float, default=1.2, help="default 1.2")
+    p.add_argument("--learning-rate", type=positive_float, default=1.2, help="default 1.2")
     p.set_defaults(run=_sweep)
 
     p = sub.add_parser(
@@ -615,8 +589,8 @@ def build_parser():
                                             f"(no_structure also available)")
     p.add_argument("--data-seed", type=_seed, default=None,
                    help="seed of the data (load_extra_datasets(seed)); default: the chapter's data")
-    p.add_argument("--hidden", type=_positive_int, default=4, help="hidden layer size n_h (default 4)")
-    p.add_argument("--learning-rate", type=_positive_float, default=1.2, help="default 1.2")
+    p.add_argument("--hidden", type=positive_int, default=4, help="hidden layer size n_h (default 4)")
+    p.add_argument("--learning-rate", type=positive_float, default=1.2, help="default 1.2")
     p.set_defaults(run=_datasets)
 
     p = sub.add_parser(
@@ -631,14 +605,14 @@ def build_parser():
         epilog=f"The MNIST folder is --data, else ${MNIST_ENV_VAR}; it must hold the four IDX "
                "files (train-images-idx3-ubyte.gz, ...) or mnist_train.csv and mnist_test.csv.")
     p.add_argument("--data", metavar="DIR", help=f"the MNIST folder (default: ${MNIST_ENV_VAR})")
-    p.add_argument("--hidden", type=_positive_int, default=25, help="hidden layer size (default 25)")
-    p.add_argument("--batch-size", type=_non_negative_int, default=64,
+    p.add_argument("--hidden", type=positive_int, default=25, help="hidden layer size (default 25)")
+    p.add_argument("--batch-size", type=non_negative_int, default=64,
                    help="mini-batch size; 0 = full batch with --iterations (default 64)")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="default 10")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.1, help="default 0.1")
+    p.add_argument("--epochs", type=positive_int, default=None, help="default 10")
+    p.add_argument("--learning-rate", type=positive_float, default=0.1, help="default 0.1")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="working precision (default float32)")
-    p.add_argument("--train-size", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--train-size", type=positive_int, default=None, metavar="N",
                    help="train on the first N training images only (quick runs)")
     p.add_argument("--save", metavar="MODEL.npz", help="save the trained network (nnfast.io.save)")
     p.set_defaults(run=_mnist, parser=p)

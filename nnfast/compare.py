@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ._argtypes import positive_float, positive_int
+
 __all__ = ["Case", "CASES", "flops_per_iteration", "main", "make_problem", "run"]
 
 
@@ -365,36 +367,14 @@ def run(quick=False, dtype=np.float64, out=".", min_time=None, repeats=None, loo
     return rows
 
 
-def _repeats(text):
-    """An argparse type: a whole number >= 1 (0 repeats would measure nothing)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _seconds(text):
-    """An argparse type: seconds, finite and > 0 (with inf the iteration count doubles forever)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (value > 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds > 0, got {text}")
-    return value
-
-
 def _parser():
     p = argparse.ArgumentParser(prog="nnfast compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a subset of the sizes (under a minute)")
     p.add_argument("--out", default=".", help="folder for the PNG plot (default: current folder)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    p.add_argument("--min-time", type=_seconds, default=None,
+    p.add_argument("--min-time", type=positive_float, default=None,
                    help="seconds one timed train() call must last (default 0.05 quick, 0.2 full)")
-    p.add_argument("--repeats", type=_repeats, default=None,
+    p.add_argument("--repeats", type=positive_int, default=None,
                    help="best of this many (default 3 quick, 5 full)")
     p.add_argument("--no-looped", action="store_true", help="skip the interpreted (JIT off) runs")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -106,7 +106,7 @@ def test_datasets_prints_an_accuracy_per_data_set(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["sweep", "--hidden", "0,2"], "positive integer"),
-    (["planar", "--learning-rate", "-1"], "positive number"),
+    (["planar", "--learning-rate", "-1"], "expected a finite number > 0, got -1"),
     (["planar", "--backend", "gpu"], "invalid choice"),
     (["datasets", "--datasets", "spirals"], "unknown data set"),
     (["mnist", "--iterations", "5"], "--iterations is for full-batch training"),
@@ -310,9 +310,9 @@ def test_predict_csv_without_data_or_with_nan_names_the_file_position(tmp_path, 
 @pytest.mark.parametrize("argv, message", [
     (["--repeats", "0"], "argument --repeats: expected a positive integer, got 0"),
     (["--repeats", "-3"], "argument --repeats: expected a positive integer, got -3"),
-    (["--min-time", "inf"], "argument --min-time: expected a finite number of seconds > 0"),
-    (["--min-time", "nan"], "argument --min-time: expected a finite number of seconds > 0"),
-    (["--min-time", "-1"], "argument --min-time: expected a finite number of seconds > 0"),
+    (["--min-time", "inf"], "argument --min-time: expected a finite number > 0"),
+    (["--min-time", "nan"], "argument --min-time: expected a finite number > 0"),
+    (["--min-time", "-1"], "argument --min-time: expected a finite number > 0"),
     (["--out", "AFILE"], "--out AFILE: cannot create the folder"),
 ])
 def test_compare_bad_arguments_are_argparse_errors_before_measuring(argv, message, tmp_path,

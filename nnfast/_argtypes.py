@@ -1,0 +1,34 @@
+"""argparse types shared by the command line (``cli.py``) and ``compare.py``: each turns
+a text into a checked number or raises ``ArgumentTypeError`` with the expected and the
+given value, which argparse prints as a one-line error (exit status 2)."""
+
+import argparse
+import math
+
+
+def int_at_least(minimum, what):
+    """An argparse type: a whole number >= minimum, described as ``what`` in errors."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+    return parse
+
+
+positive_int = int_at_least(1, "a positive integer")
+non_negative_int = int_at_least(0, "an integer >= 0")
+
+
+def positive_float(text):
+    """An argparse type: a finite number > 0 (inf and NaN are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
