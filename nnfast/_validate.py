@@ -310,7 +310,7 @@ def default_activations(layer_dims):
     return ("tanh",) * (len(layer_dims) - 2) + ("sigmoid" if layer_dims[-1] == 1 else "softmax",)
 
 
-def prepare(X, Y, parameters, activations, *, dtype=None, layer_dims=None):
+def prepare(X, Y, parameters, activations, *, dtype=None):
     """Validate and convert the inputs of a network function.
 
     Parameters
@@ -329,7 +329,7 @@ def prepare(X, Y, parameters, activations, *, dtype=None, layer_dims=None):
         written to), ``names`` the activation names, ``dims`` the layer sizes.
     """
     dt = working_dtype(dtype, X)
-    dims = check_parameters(parameters, layer_dims)
+    dims = check_parameters(parameters)
     names = default_activations(dims) if activations is None else check_activations(activations, len(dims) - 1)
     X, Y = check_data(X, Y, dims, names, dt, f"W1 has shape {tuple(np.shape(parameters['W1']))}")
     return X, Y, parameter_pairs(parameters, dims, dt), names, dims, dt
@@ -431,9 +431,9 @@ def check_update(parameters, grads, learning_rate):
     if not isinstance(grads, Mapping):
         raise TypeError(f"grads must be a dict with keys dW1, db1, ...; got {type(grads).__name__}")
     dt = working_dtype(None, np.asarray(parameters["W1"]))
-    params, pairs = [], []
+    pairs = []
     for l in range(1, len(dims)):
-        pair_p, pair_g = [], []
+        pair = []
         for kind in "Wb":
             key, gkey = f"{kind}{l}", f"d{kind}{l}"
             if gkey not in grads:
@@ -443,8 +443,7 @@ def check_update(parameters, grads, learning_rate):
                 raise ValueError(f"grads[{gkey!r}] must have the shape of parameters[{key!r}], "
                                  f"{np.shape(parameters[key])}; got {g.shape}")
             check_finite(f"grads[{gkey!r}]", g)
-            pair_p.append(to_dtype(f"parameters[{key!r}]", as_real_array(f"parameters[{key!r}]", parameters[key]), dt))
-            pair_g.append(to_dtype(f"grads[{gkey!r}]", g, dt))
-        params.append(tuple(pair_p))
-        pairs.append(tuple(pair_g))
+            pair.append(to_dtype(f"grads[{gkey!r}]", g, dt))
+        pairs.append(tuple(pair))
+    params = parameter_pairs(parameters, dims, dt)
     return params, pairs, lr
