@@ -89,15 +89,20 @@ def check_finite(name, a):
 
 
 def to_dtype(name, arr, dtype):
-    """``arr`` as a C-contiguous array of ``dtype``. A finite float64 value beyond the
-    float32 range would become inf in the conversion: that is refused, not computed with."""
+    """``arr`` as a finite C-contiguous array of ``dtype`` (float32 or float64).
+
+    Checked after the conversion, in one pass: a finite float64 value beyond the float32
+    range becomes inf there, and is refused like NaN and inf in the input are.
+    """
     dtype = np.dtype(dtype)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=dtype)
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize and not np.isfinite(out).all():
+    if not np.isfinite(out).all():
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
-        raise ValueError(f"{name} must fit in {dtype} (largest magnitude {np.finfo(dtype).max:.4g}); "
-                         f"got {arr[where]} at index {where}")
+        if np.isfinite(arr[where]):
+            raise ValueError(f"{name} must fit in {dtype} (largest magnitude {np.finfo(dtype).max:.4g}); "
+                             f"got {arr[where]} at index {where}")
+        check_finite(name, arr)  # raises, saying how many and where the first one is
     return out
 
 
@@ -113,7 +118,6 @@ def as_matrix(name, a, dtype, *, shape_doc, allow_bool=False):
         raise ValueError(f"{name} must be a 2-D array of shape {shape_doc}; got {_describe(arr)}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape} (expected {shape_doc})")
-    check_finite(name, arr)
     return to_dtype(name, arr, dtype)
 
 
@@ -442,8 +446,7 @@ def check_update(parameters, grads, learning_rate):
             if g.shape != np.shape(parameters[key]):
                 raise ValueError(f"grads[{gkey!r}] must have the shape of parameters[{key!r}], "
                                  f"{np.shape(parameters[key])}; got {g.shape}")
-            check_finite(f"grads[{gkey!r}]", g)
-            pair.append(to_dtype(f"grads[{gkey!r}]", g, dt))
+            pair.append(to_dtype(f"grads[{gkey!r}]", g, dt))  # finite, in the parameters' dtype
         pairs.append(tuple(pair))
     params = parameter_pairs(parameters, dims, dt)
     return params, pairs, lr
