@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ._argtypes import positive_float, positive_int
+from ._validate import check_count, check_learning_rate
 
 __all__ = ["Case", "CASES", "flops_per_iteration", "main", "make_problem", "run"]
 
@@ -326,8 +327,9 @@ def run(quick=False, dtype=np.float64, out=".", min_time=None, repeats=None, loo
     mode, dtype = ("quick" if quick else "full"), np.dtype(dtype)
     cases = [c for c in CASES if c.quick or not quick]
     looped_cases = [c for c in cases if looped and c.size <= LOOPED_MAX_SIZE[mode]]
-    min_time = min_time if min_time is not None else (0.05 if quick else 0.2)
-    repeats = repeats if repeats is not None else (3 if quick else 5)
+    # Checked before minutes of measurements: an infinite min_time doubles k forever.
+    min_time = check_learning_rate(min_time, "min_time") if min_time is not None else (0.05 if quick else 0.2)
+    repeats = check_count("repeats", repeats, minimum=1) if repeats is not None else (3 if quick else 5)
     n = numba.config.NUMBA_NUM_THREADS
     names = {"looped": "Python loops (JIT off)", "numpy": "NumPy reference",
              "compiled-1": "compiled, 1 thread", "compiled-N": f"compiled, {n} threads"}

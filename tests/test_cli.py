@@ -259,9 +259,11 @@ def test_mnist_unwritable_out_or_save_is_a_one_line_error_before_training(tiny_m
 
 @pytest.mark.filterwarnings("ignore:training diverged")
 def test_mnist_divergence_is_a_one_line_error(tiny_mnist, tmp_path, capsys):
-    status, out, err = run(capsys, "mnist", "--data", tiny_mnist, "--epochs", 1, "--hidden", 8,
-                           "--learning-rate", 1e300, "--out", tmp_path, "--save",
-                           tmp_path / "m.npz")
+    with pytest.warns(RuntimeWarning, match="training diverged") as record:
+        status, out, err = run(capsys, "mnist", "--data", tiny_mnist, "--epochs", 1, "--hidden", 8,
+                               "--learning-rate", 1e300, "--out", tmp_path, "--save",
+                               tmp_path / "m.npz")
+    assert sum("training diverged" in str(w.message) for w in record) == 1  # not the warm-up's too
     assert status == 2
     assert err.startswith("nnfast mnist: error: training diverged: ") and err.count("\n") == 1
     assert "--learning-rate" in err
@@ -327,6 +329,19 @@ def test_compare_bad_arguments_are_argparse_errors_before_measuring(argv, messag
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "usage: nnfast compare" in err and message in err
+
+
+@pytest.mark.parametrize("kw, error, message", [
+    ({"min_time": float("inf")}, ValueError, r"min_time must be a finite number > 0; got inf"),
+    ({"repeats": 0}, ValueError, r"repeats must be >= 1; got 0"),
+    ({"repeats": 2.5}, ValueError, r"repeats must be a whole number"),
+])
+def test_compare_run_checks_its_arguments_before_measuring(kw, error, message, monkeypatch):
+    from nnfast import compare
+
+    monkeypatch.setattr(compare, "_run_worker", lambda *a: pytest.fail("measured"))
+    with pytest.raises(error, match=message):
+        compare.run(quick=True, **kw)
 
 
 def test_compare_forwards_its_arguments(monkeypatch, capsys):
