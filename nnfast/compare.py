@@ -20,7 +20,8 @@ iteration is ``(best t(2k) - best t(k)) / k`` over ``repeats`` repeats, which ca
 fixed cost of a call (validation, copies of X into the kernels' layout, initial weights)
 so that only iterations are counted. That fixed cost is printed too.
 
-Usage: ``nnfast compare [--quick] [--out DIR] [--dtype float32]`` or
+Usage: ``nnfast compare [--quick] [--out DIR] [--dtype float32]`` (the plot goes to
+``./nnfast-out`` by default, as every nnfast command's figures do) or
 ``python scripts/compare_looped_vs_vectorized.py ...``.
 """
 
@@ -315,8 +316,17 @@ def _collect(cases, looped_cases, outputs):
     return rows
 
 
-def run(quick=False, dtype=np.float64, out=".", min_time=None, repeats=None, looped=True):
-    """Measure every case with every implementation, print the report, save the plot.
+def _default_out():
+    """The output folder of every nnfast command, ./nnfast-out (imported late: the worker
+    processes never need the command line)."""
+    from .cli import DEFAULT_OUT
+
+    return DEFAULT_OUT
+
+
+def run(quick=False, dtype=np.float64, out=None, min_time=None, repeats=None, looped=True):
+    """Measure every case with every implementation, print the report, save the plot
+    into ``out`` (default ``./nnfast-out``, like every nnfast command).
 
     Returns the rows ``[(Case, {impl: seconds or None}, fixed seconds per call), ...]``.
     """
@@ -341,10 +351,13 @@ def run(quick=False, dtype=np.float64, out=".", min_time=None, repeats=None, loo
     print("  load     %.2f %.2f %.2f before (1, 5, 15 min averages)" % os.getloadavg())
     started = time.perf_counter()
     outputs = {}
-    for impl in IMPLEMENTATIONS:
+    for number, impl in enumerate(IMPLEMENTATIONS, start=1):
         # The looped runs take seconds each: k = 1 and two repeats are plenty against their noise.
         outputs[impl] = (_run_worker(impl, looped_cases, dtype, 0.0, 2) if impl == "looped" else
                          _run_worker(impl, cases, dtype, min_time, repeats))
+        # Progress on stderr (a full run takes minutes; the report on stdout stays clean).
+        print(f"  [{number}/{len(IMPLEMENTATIONS)}] {names[impl]} measured "
+              f"({time.perf_counter() - started:.0f} s so far)", file=sys.stderr, flush=True)
     done = outputs["compiled-N"]
     if done:
         print(f"  threads  compiled-N ran {done['threads']} Numba threads, "
@@ -360,6 +373,7 @@ def run(quick=False, dtype=np.float64, out=".", min_time=None, repeats=None, loo
           + (f". Compiled kernels run one thread below m·W = {threshold:.3g}" if threshold else "")
           + f". Loops only up to m·W = {LOOPED_MAX_SIZE[mode]:.3g}. "
           f"{time.perf_counter() - started:.0f} s of measurements.")
+    out = _default_out() if out is None else out
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, f"compare_{mode}_{dtype.name}.png")
     saved = _plot(rows, list(IMPLEMENTATIONS), names, path,
@@ -372,7 +386,9 @@ def run(quick=False, dtype=np.float64, out=".", min_time=None, repeats=None, loo
 def _parser():
     p = argparse.ArgumentParser(prog="nnfast compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a subset of the sizes (under a minute)")
-    p.add_argument("--out", default=".", help="folder for the PNG plot (default: current folder)")
+    p.add_argument("--out", default=_default_out(), metavar="DIR",
+                   help=f"folder for the PNG plot, created if needed (default ./{_default_out()}, "
+                        f"as for every nnfast command)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--min-time", type=positive_float, default=None,
                    help="seconds one timed train() call must last (default 0.05 quick, 0.2 full)")

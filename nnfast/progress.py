@@ -16,6 +16,9 @@ never test for tqdm themselves::
 
 ``bar`` has the signature ``callback(done, total, cost)`` that :func:`nnfast.train` calls
 between kernel calls (after each epoch, or after each 1% of the full-batch iterations).
+A bar over several runs (the command line's ``sweep``) is advanced with
+``bar.advance(amount, note)`` instead; ``bar.write(text)`` prints a line without breaking
+the bar. Every bar shows the elapsed time and an estimate of the time left.
 """
 
 import sys
@@ -70,6 +73,23 @@ class Progress:
         bar.set_postfix_str(f"cost={float(cost):.6g}", refresh=False)
         bar.update(done - bar.n)          # redraws, with the new cost
 
+    def advance(self, amount, note=None):
+        """Count ``amount`` more units as done; ``note`` replaces the text after the bar."""
+        bar = self._bar
+        if bar is None:
+            return
+        if note is not None:
+            bar.set_postfix_str(note, refresh=False)
+        bar.update(amount)
+
+    def write(self, text):
+        """Print ``text`` on standard output, above the bar when one is drawn (a plain print
+        would be overwritten by the bar's next redraw)."""
+        if self._bar is None:
+            print(text)
+        else:
+            self._bar.write(text, file=sys.stdout)
+
     def close(self):
         if self._bar is not None:
             self._bar.close()
@@ -83,13 +103,18 @@ class Progress:
         return False
 
 
-def progress_bar(total, *, unit="it", desc=None, enabled=True):
+#: For totals in weighted work units, whose counts would mean nothing to a reader.
+_PERCENT_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed} elapsed, {remaining} left{postfix}]"
+
+
+def progress_bar(total, *, unit="it", desc=None, enabled=True, percent=False):
     """A :class:`Progress` callback: a tqdm bar over ``total`` ``unit``\\ s (iterations or
-    epochs) showing the latest cost and the rate, or a silent one when the bar cannot or
-    should not be shown (see the module docstring).
+    epochs) showing the latest cost, the rate and the time left, or a silent one when the
+    bar cannot or should not be shown (see the module docstring). ``percent=True`` shows
+    the percentage, the elapsed time and the time left instead of counts and rate.
     """
     if not bar_available(enabled):
         return Progress(None)
     tqdm = _tqdm()
     return Progress(tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=True,
-                         dynamic_ncols=True))
+                         dynamic_ncols=True, bar_format=_PERCENT_FORMAT if percent else None))
