@@ -32,6 +32,10 @@ JIT_INLINE = {**JIT, "forceinline": True}
 #: ``mathfast`` function. Results are the same on every run of the same build.
 JIT_REDUCE = {**JIT, "fastmath": FASTMATH | {"reassoc"}}
 
+#: The float64 register tile of ``_kernels/gemm.py``: dot products (``reassoc``) inlined
+#: into the loop around it, which calls it once per tile.
+JIT_REDUCE_INLINE = {**JIT_REDUCE, "forceinline": True}
+
 #: Options of the kernels with a ``prange`` loop over chunks of examples.
 JIT_PARALLEL = {**JIT, "parallel": True}
 
@@ -40,11 +44,23 @@ JIT_PARALLEL = {**JIT, "parallel": True}
 #: block follows from the layer sizes (see ``_network.block_rows``).
 BLOCK_BYTES = int(os.environ.get("NNFAST_BLOCK_BYTES", str(512 * 1024)))
 
-#: Inputs at least this wide are read with one example per row by the first layer
-#: (``dense.py``: dot products over the input features); narrower ones in the chapter's
-#: layout like every other layer. Measured: 784-wide (MNIST) 2-3x faster by rows; 64-wide
-#: (64-32-10) 20% faster in the chapter's layout.
-ROW_INPUT_MIN = int(os.environ.get("NNFAST_ROW_INPUT_MIN", "128"))
+#: Layers with at least this many weights (n[l]·n[l-1]) run their three products through
+#: the packed kernel of ``_kernels/gemm.py``; smaller ones through the register-blocked
+#: loops of ``_kernels/dense.py``, which need no packing and win on the chapter's 2-4-1
+#: and 64-32-10 networks. A first layer fed X with one example per row always takes the
+#: packed kernel (its strides absorb the layout). See docs/ARCHITECTURE.md.
+PACKED_MIN_WEIGHTS = int(os.environ.get("NNFAST_PACKED_MIN_WEIGHTS", "4096"))
+
+#: Cache blocks of the packed kernel, BLIS's (KC, MC, NC): a KC × NR panel of B stays in
+#: L1 (32 KB here), an MC × KC block of A in L2 (512 KB here), KC × NC of B in L3. Rows and
+#: columns of every block are whole tiles (``gemm.TILES``). Measured on 512 × 784 × 256
+#: (see docs/ARCHITECTURE.md).
+GEMM_BLOCKS = {"float32": (256, 96, 4096), "float64": (256, 96, 4096)}
+
+#: The fewest examples per block when a layer is packed: the examples are the column
+#: dimension of two of its three products, and a narrow block would leave the tiles'
+#: columns mostly empty (float32 tiles are 32 wide).
+PACKED_MIN_ROWS = 64
 
 #: Below this many multiply-adds per gradient pass (batch size × number of weights), the
 #: training kernels run on one thread: starting threads costs more than it saves. Measured

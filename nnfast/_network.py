@@ -9,16 +9,27 @@ allocates the per-chunk work buffers the kernels in ``_kernels/loop.py`` expect.
 import numpy as np
 
 from . import _activations
-from ._config import BLOCK_BYTES
+from ._config import BLOCK_BYTES, GEMM_BLOCKS, PACKED_MIN_ROWS, PACKED_MIN_WEIGHTS
+from ._kernels.gemm import tile_shape
 
 
-def block_rows(dims, batch, dtype, n_chunks=1):
+def packed_layers(dims, x_rows):
+    """Which layers run through the packed kernel: ``[False, packed_1, ..., packed_L]``.
+
+    A layer with ``PACKED_MIN_WEIGHTS`` weights or more, and the first layer when X holds
+    one example per row (only the packed kernel reads that layout in place)."""
+    return [False] + [dims[l] * dims[l - 1] >= PACKED_MIN_WEIGHTS or (l == 1 and x_rows)
+                      for l in range(1, len(dims))]
+
+
+def block_rows(dims, batch, dtype, n_chunks=1, packed=False):
     """Examples per block: few enough that one block's workspace fits in ``BLOCK_BYTES``
-    (but at least 8, never more than the batch), and chosen so that a batch splits into
-    ``n_chunks`` runs of whole blocks of about the same length (one run per thread: a batch
-    of 64 on two threads is two blocks of 32)."""
+    (but at least 8 — or ``PACKED_MIN_ROWS`` when a layer is ``packed`` —, never more than
+    the batch), and chosen so that a batch splits into ``n_chunks`` runs of whole blocks of
+    about the same length (one run per thread: a batch of 64 on two threads is two blocks
+    of 32)."""
     per_example = (dims[0] + dims[-1] + 2 * sum(dims[1:]) + 3 * max(max(dims[1:]), 2)) * np.dtype(dtype).itemsize
-    most = max(8, BLOCK_BYTES // per_example // 8 * 8)
+    most = max(PACKED_MIN_ROWS if packed else 8, BLOCK_BYTES // per_example // 8 * 8)
     share = -(-batch // n_chunks)
     return int(-(-share // -(-share // most)))  # the share in equal blocks of at most `most`
 
@@ -36,12 +47,15 @@ class Layout:
         float32 or float64.
     block_rows : int
         Rows (examples) per block in the workspace.
+    x_rows : bool
+        X holds one example per row (see ``_kernels/loop.py``).
     """
 
-    def __init__(self, dims, names, dtype, block_rows):
+    def __init__(self, dims, names, dtype, block_rows, x_rows=False):
         self.dims = tuple(int(n) for n in dims)
         self.dtype = np.dtype(dtype)
         self.block_rows = int(block_rows)
+        self.x_rows = bool(x_rows)
         L = len(dims) - 1
         w_off = np.zeros(L + 1, np.int64)
         b_off = np.zeros(L + 1, np.int64)
@@ -68,7 +82,29 @@ class Layout:
         # of softmax and its cost (3R).
         self.scratch_size = R * max(max(dims[1:]), 3)
         codes = np.array([0] + [_activations.CODES[name] for name in names], np.int64)
-        self.net = (np.array(dims, np.int64), w_off, b_off, codes, z_off, a_off)
+        packed = packed_layers(dims, x_rows)
+        self.blocks, self.pack_size = self._gemm_blocks(packed)
+        self.net = (np.array(dims, np.int64), w_off, b_off, codes, z_off, a_off,
+                    np.array(packed, np.int64), self.blocks)
+
+    def _gemm_blocks(self, packed):
+        """``(KC, MC, NC, split)`` for ``gemm`` and the size of one chunk's packing buffers
+        (A's in ``[:split]``, B's after): the configured blocks, cut down to the largest
+        product of the packed layers so that small networks do not carry big buffers."""
+        mr, nr, _ = tile_shape(self.dtype)
+        KC, MC, NC = GEMM_BLOCKS[self.dtype.name]
+        R = self.block_rows
+        # (m, n, k) of the three products of each packed layer: forward, dW, dA_prev.
+        shapes = [s for l in range(1, len(self.dims)) if packed[l]
+                  for s in ((self.dims[l], R, self.dims[l - 1]), (self.dims[l], self.dims[l - 1], R),
+                            (self.dims[l - 1], R, self.dims[l]))]
+        if not shapes:
+            return np.zeros(4, np.int64), 0
+        up = lambda x, t: -(-x // t) * t  # noqa: E731  round up to whole tiles
+        kc = min(KC, max(k for _, _, k in shapes))
+        mc = min(up(MC, mr), up(max(m for m, _, _ in shapes), mr))
+        nc = min(up(NC, nr), up(max(n for _, n, _ in shapes), nr))
+        return np.array([kc, mc, nc, kc * mc], np.int64), kc * mc + kc * nc
 
     def pack(self, params):
         """``[(W1, b1), ...]`` → a new flat ``theta`` of ``dtype``."""
@@ -89,9 +125,11 @@ class Layout:
             out[f"{prefix}b{l}"] = flat[b_off[l]:b_off[l] + n].reshape(n, 1).copy()
         return out
 
-    def buffers(self, n_chunks):
-        """Work buffers for ``n_chunks`` chunks: ``(ws, scratch, grads, chunk_costs)``."""
+    def buffers(self, n_chunks, backward=True):
+        """Work buffers for ``n_chunks`` chunks: ``(ws, scratch, grads, packs, chunk_costs)``
+        (``backward=False``, for a forward pass only: ``grads`` has no columns)."""
         return (np.zeros((n_chunks, self.ws_size), self.dtype),
                 np.zeros((n_chunks, 3, self.scratch_size), self.dtype),
-                np.zeros((n_chunks, self.size), self.dtype),
+                np.zeros((n_chunks, self.size if backward else 0), self.dtype),
+                np.zeros((n_chunks, max(self.pack_size, 1)), self.dtype),
                 np.zeros(n_chunks, np.float64))

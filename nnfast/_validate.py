@@ -88,16 +88,31 @@ def check_finite(name, a):
         )
 
 
-def to_dtype(name, arr, dtype):
-    """``arr`` as a finite C-contiguous array of ``dtype`` (float32 or float64).
+#: Elements per slice of ``all_finite``: its boolean temporary (256 KB) stays in L2.
+_FINITE_SLICE = 1 << 18
+
+
+def all_finite(a):
+    """Whether every element of the contiguous array ``a`` is finite: one pass, in slices,
+    so no temporary of a's size is made (on MNIST's 47M float64 a full-size
+    ``np.isfinite(a).all()`` spent ~45 ms, mostly writing and reading its 47 MB of bools)."""
+    flat = a.ravel(order="K")  # a view: a is contiguous
+    return all(np.isfinite(flat[i:i + _FINITE_SLICE]).all() for i in range(0, flat.size, _FINITE_SLICE))
+
+
+def to_dtype(name, arr, dtype, *, order="C"):
+    """``arr`` as a finite contiguous array of ``dtype`` (float32 or float64): C-contiguous,
+    or with ``order="K"`` Fortran-contiguous when it already is (an X of one example per
+    row passed as ``X.T``, used in place).
 
     Checked after the conversion, in one pass: a finite float64 value beyond the float32
     range becomes inf there, and is refused like NaN and inf in the input are.
     """
     dtype = np.dtype(dtype)
+    fortran = order == "K" and arr.ndim == 2 and arr.flags.f_contiguous and not arr.flags.c_contiguous
     with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(out).all():
+        out = np.asfortranarray(arr, dtype=dtype) if fortran else np.ascontiguousarray(arr, dtype=dtype)
+    if not all_finite(out):
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
         if np.isfinite(arr[where]):
             raise ValueError(f"{name} must fit in {dtype} (largest magnitude {np.finfo(dtype).max:.4g}); "
@@ -106,11 +121,12 @@ def to_dtype(name, arr, dtype):
     return out
 
 
-def as_matrix(name, a, dtype, *, shape_doc, allow_bool=False):
-    """A finite, non-empty 2-D array converted to ``dtype`` (C-contiguous).
+def as_matrix(name, a, dtype, *, shape_doc, allow_bool=False, order="C"):
+    """A finite, non-empty 2-D array converted to ``dtype`` (C-contiguous; with
+    ``order="K"`` a Fortran-contiguous one stays so, see ``to_dtype``).
 
     ``shape_doc`` names the expected shape in the chapter's notation, e.g. "(n_x, m)".
-    Returns the caller's array itself only when it already is C-contiguous ``dtype``;
+    Returns the caller's array itself only when it already is contiguous ``dtype``;
     nothing downstream writes to it.
     """
     arr = as_real_array(name, a, allow_bool=allow_bool)
@@ -118,7 +134,7 @@ def as_matrix(name, a, dtype, *, shape_doc, allow_bool=False):
         raise ValueError(f"{name} must be a 2-D array of shape {shape_doc}; got {_describe(arr)}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape} (expected {shape_doc})")
-    return to_dtype(name, arr, dtype)
+    return to_dtype(name, arr, dtype, order=order)
 
 
 def check_count(name, value, *, minimum=0):
@@ -314,7 +330,7 @@ def default_activations(layer_dims):
     return ("tanh",) * (len(layer_dims) - 2) + ("sigmoid" if layer_dims[-1] == 1 else "softmax",)
 
 
-def prepare(X, Y, parameters, activations, *, dtype=None):
+def prepare(X, Y, parameters, activations, *, dtype=None, rows_ok=False):
     """Validate and convert the inputs of a network function.
 
     Parameters
@@ -324,26 +340,32 @@ def prepare(X, Y, parameters, activations, *, dtype=None):
     parameters : dict of array_like
     activations : sequence of str or None (the chapter's defaults, see ``default_activations``)
     dtype : float32, float64 or None (inferred from X)
+    rows_ok : bool
+        Keep a Fortran-contiguous X so (see ``check_data``).
 
     Returns
     -------
     X, Y, params, names, dims, dtype
-        ``X``/``Y`` C-contiguous in ``dtype`` (``Y`` None if not given), ``params`` a list of
+        ``X``/``Y`` C-contiguous in ``dtype`` (X possibly Fortran-contiguous, ``rows_ok``) (``Y`` None if not given), ``params`` a list of
         ``(W, b)`` pairs converted to ``dtype`` (new arrays when conversion was needed; never
         written to), ``names`` the activation names, ``dims`` the layer sizes.
     """
     dt = working_dtype(dtype, X)
     dims = check_parameters(parameters)
     names = default_activations(dims) if activations is None else check_activations(activations, len(dims) - 1)
-    X, Y = check_data(X, Y, dims, names, dt, f"W1 has shape {tuple(np.shape(parameters['W1']))}")
+    X, Y = check_data(X, Y, dims, names, dt, f"W1 has shape {tuple(np.shape(parameters['W1']))}", rows_ok)
     return X, Y, parameter_pairs(parameters, dims, dt), names, dims, dt
 
 
-def check_data(X, Y, dims, names, dtype, source):
+def check_data(X, Y, dims, names, dtype, source, rows_ok=False):
     """X ``(n_x, m)`` and Y ``(n_y, m)`` (or None) against the layer sizes ``dims`` and the
     output activation ``names[-1]``; returned C-contiguous in ``dtype``. ``source`` says
-    where n_x comes from, for the error message (e.g. "W1 has shape (4, 2)")."""
-    X = as_matrix("X", X, dtype, shape_doc="(n_x, m)")
+    where n_x comes from, for the error message (e.g. "W1 has shape (4, 2)").
+
+    ``rows_ok``: a Fortran-contiguous X — the transpose ``X_rows.T`` of data held with one
+    example per row, ``(m, n_x)`` C-contiguous, as scikit-learn and the MNIST files hold
+    it — is kept as it is (the kernels read it in place) instead of being copied."""
+    X = as_matrix("X", X, dtype, shape_doc="(n_x, m)", order="K" if rows_ok else "C")
     if X.shape[0] != dims[0]:
         raise ValueError(f"X must have n_x = {dims[0]} rows ({source}); "
                          f"got X of shape {X.shape}" + (" (transposed?)" if X.shape[1] == dims[0] else ""))

@@ -97,7 +97,9 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     Parameters
     ----------
     X : array_like of shape (n_x, m)
-        One example per column.
+        One example per column. Data held with one example per row, ``X_rows`` of shape
+        ``(m, n_x)`` C-contiguous (scikit-learn's, pandas' and the MNIST files' layout),
+        is passed as ``X_rows.T``: the kernels read it in place, with no copy.
     Y : array_like of shape (n_y, m)
         0/1 labels (sigmoid output), one-hot columns (softmax output) or targets (identity).
     layer_dims : sequence of int
@@ -162,7 +164,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         check_parameters(parameters, dims)
     # X and Y are checked against layer_dims before the initial weights are drawn, so a
     # mistaken layer size is a ValueError, not an allocation of n[l] x n[l-1] floats.
-    X, Y = check_data(X, Y, dims, names, dt, f"layer_dims[0] = {dims[0]}")
+    X, Y = check_data(X, Y, dims, names, dt, f"layer_dims[0] = {dims[0]}", rows_ok=True)
     if parameters is None:
         parameters = init_parameters(dims, names, np.random.default_rng(init_seq), dt)
     params = parameter_pairs(parameters, dims, dt)
@@ -209,7 +211,7 @@ def gradients(X, Y, parameters, activations, backend="compiled", math=None):
     check_math(math)
     if Y is None:
         raise TypeError("gradients() needs the labels Y of shape (n_y, m); got None")
-    X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
+    X, Y, params, names, _, _ = prepare(X, Y, parameters, activations, rows_ok=True)
     return module._gradients(X, Y, params, names, math)
 
 
@@ -218,7 +220,7 @@ def predict_proba(parameters, X, activations, backend="compiled", math=None):
     outputs, the prediction itself for identity."""
     module = _backend(backend)
     check_math(math)
-    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations, rows_ok=True)
     return module._forward_output(X, params, names, math)
 
 
@@ -227,5 +229,5 @@ def predict(parameters, X, activations, backend="compiled", math=None):
     ``(m,)`` for softmax, ``A[L]`` for identity."""
     module = _backend(backend)
     check_math(math)
-    X, _, params, names, _, _ = prepare(X, None, parameters, activations)
+    X, _, params, names, _, _ = prepare(X, None, parameters, activations, rows_ok=True)
     return predictions_from_output(module._forward_output(X, params, names, math), names[-1])

@@ -15,13 +15,12 @@ import numba
 
 from . import _activations, reference
 from ._activations import predictions_from_output
-from ._config import MATH, PARALLEL_MIN_WORK, ROW_INPUT_MIN
+from ._config import MATH, PARALLEL_MIN_WORK
 from ._kernels.activations import activation_backward, activation_forward, output_forward
 from ._kernels.dense import dense_backward_input, dense_backward_params, dense_forward
-from ._kernels.layout import transpose_into
-from ._kernels.loop import backward_block, forward_block, gradient_pass, sgd_update, train_epochs
+from ._kernels.loop import backward_block, forward_block, forward_pass, gradient_pass, sgd_update, train_epochs
 from ._kernels.loss import cost_sum_from_probabilities
-from ._network import Layout, block_rows
+from ._network import Layout, block_rows, packed_layers
 from ._schedule import callback_chunks
 from ._validate import (as_float_array, check_cache, check_cost_args, check_count, check_flag,
                         check_learning_rate, check_linear, check_math, check_softmax_input,
@@ -139,13 +138,29 @@ def compute_cost(A2, Y, parameters=None):
 # The network: forward, backward, update, the chapter's model, predict.
 
 
+def _kernel_input(X):
+    """``(XK, x_rows)``: X ``(n_x, m)`` as the kernels read it, without a copy — itself when
+    C-contiguous, else its transpose ``(m, n_x)`` (C-contiguous: one example per row)."""
+    if X.flags.c_contiguous:
+        return X, False
+    return X.T, True
+
+
+def _dims(X, params):
+    return tuple([X.shape[0]] + [W.shape[0] for W, _ in params])
+
+
 def _whole_batch(X, params, names):
-    """Layout and workspace for all m examples as one block."""
-    m = X.shape[1]
-    layout = Layout(tuple([X.shape[0]] + [W.shape[0] for W, _ in params]), names, X.dtype, m)
+    """Layout and workspace for all m examples as one block (the chapter's functions)."""
+    layout = Layout(_dims(X, params), names, X.dtype, X.shape[1])
     theta = layout.pack(params)
-    ws, scratch, grads, _ = layout.buffers(1)
-    return layout, theta, ws, scratch, grads
+    ws, scratch, grads, packs, _ = layout.buffers(1)
+    return layout, theta, ws, scratch, grads, packs
+
+
+def _columns_input(X):
+    """``xin`` of a whole C-contiguous ``(n_x, m)`` X (see ``_kernels/loop.py``)."""
+    return X.reshape(-1), 0, X.shape[1], 1
 
 
 def _region(layout, ws, offsets, l):
@@ -154,9 +169,9 @@ def _region(layout, ws, offsets, l):
     return ws[0, offsets[l]:offsets[l] + n * m].reshape(n, m).copy()
 
 
-def _forward_whole(X, params, names, math=None):
-    layout, theta, ws, scratch, _ = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, layout.net, ws[0], X, False, scratch[0, 2], _fast(math))
+def _forward_whole(X, params, names):
+    layout, theta, ws, scratch, _, packs = _whole_batch(X, params, names)
+    forward_block(X.shape[1], theta, layout.net, ws[0], X, _columns_input(X), scratch[0, 2], packs[0], _fast())
     return layout, ws
 
 
@@ -182,12 +197,13 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     """
     X, Y, params, names, _, _ = prepare(X, Y, parameters, activations)
     cache = check_cache(cache, X, params)
-    layout, theta, ws, scratch, grads = _whole_batch(X, params, names)
+    layout, theta, ws, scratch, grads, packs = _whole_batch(X, params, names)
     z_off, a_off = layout.net[4], layout.net[5]
     for l in range(1, len(layout.dims)):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
             ws[0, off:off + cache[key].size] = cache[key].ravel()
-    backward_block(X.shape[1], theta, layout.net, ws[0], X, Y, scratch[0], grads[0], False, _fast())
+    backward_block(X.shape[1], theta, layout.net, ws[0], X, _columns_input(X), Y, scratch[0], grads[0], packs[0],
+                   _fast())
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 
@@ -213,47 +229,52 @@ def _n_chunks(batch_rows, n_weights):
     return max(1, min(threads, batch_rows // 8))
 
 
+def _plan(X, params, names, batch_size):
+    """``(layout, XK, n_chunks)`` of a run on X ``(n_x, m)`` in batches of ``batch_size``:
+    the one place where the input's layout, the packed layers, the block size and the
+    thread split are decided."""
+    XK, x_rows = _kernel_input(X)
+    dims = _dims(X, params)
+    n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
+    n_chunks = _n_chunks(batch_size, n_weights)
+    rows = block_rows(dims, batch_size, X.dtype, n_chunks, any(packed_layers(dims, x_rows)))
+    return Layout(dims, names, X.dtype, rows, x_rows), XK, n_chunks
+
+
 class _Trainer:
-    """The state of one compiled training run: packed parameters, the data in the
-    kernels' layout and the work buffers, allocated once; ``run(e0, e1)`` trains epochs
-    e0..e1-1 in one kernel call."""
+    """The state of one compiled training run: packed parameters, the data as the caller
+    holds it (never copied) and the work buffers, allocated once; ``run(e0, e1)`` trains
+    epochs e0..e1-1 in one kernel call."""
 
     def __init__(self, X, Y, params, names, learning_rate, orders, batch_size, math=None):
-        dims = tuple([X.shape[0]] + [W.shape[0] for W, _ in params])
-        n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
-        n_chunks = _n_chunks(batch_size, n_weights)
-        self.layout = Layout(dims, names, X.dtype, block_rows(dims, batch_size, X.dtype, n_chunks))
+        self.layout, self.X, n_chunks = _plan(X, params, names, batch_size)
         self.theta = self.layout.pack(params)
-        # Wide inputs are read one example per row (dense.py); made once per run.
-        self.x_rows = dims[0] >= ROW_INPUT_MIN
-        self.X = X
-        if self.x_rows:
-            self.X = np.empty((X.shape[1], X.shape[0]), X.dtype)
-            transpose_into(X, self.X)
         self.Y = Y
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
         self.in_order = len(orders) == 1 and bool(np.array_equal(orders[0], np.arange(len(orders[0]))))
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.fast = _fast(math)
-        self.buffers = self.layout.buffers(n_chunks)
+        self.ws, self.scratch, self.grads, self.packs, self.chunk_costs = self.layout.buffers(n_chunks)
+
+    def _common(self):
+        layout = self.layout
+        return (layout.block_rows, self.X, layout.x_rows, self.Y)
 
     def run(self, epoch_start, epoch_stop, cost_every=1):
         """Train epochs [epoch_start, epoch_stop); returns their costs (NaN where skipped)."""
         costs = np.full(epoch_stop - epoch_start, np.nan)
-        train_epochs(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders, self.in_order,
-                     self.batch_size,
-                     epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta,
-                     self.layout.net, *self.buffers, costs, self.fast)
+        train_epochs(*self._common(), self.orders, self.in_order, self.batch_size,
+                     epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta, self.layout.net,
+                     self.ws, self.scratch, self.grads, self.packs, self.chunk_costs, costs, self.fast)
         return costs
 
     def gradient(self):
         """(cost, grads) over all examples at the current parameters."""
-        ws, scratch, grads, chunk_costs = self.buffers
         m = self.Y.shape[1]
-        cost = gradient_pass(self.layout.block_rows, self.X, self.x_rows, self.Y, self.orders[0], self.in_order,
-                             0, m, self.theta, self.layout.net, ws, scratch, grads, chunk_costs, True, self.fast)
-        return cost / m, self.layout.unpack(grads[0] / self.theta.dtype.type(m), prefix="d")
+        cost = gradient_pass(*self._common(), self.orders[0], self.in_order, 0, m, self.theta, self.layout.net,
+                             self.ws, self.scratch, self.grads, self.packs, self.chunk_costs, True, self.fast)
+        return cost / m, self.layout.unpack(self.grads[0] / self.theta.dtype.type(m), prefix="d")
 
     def parameters(self):
         return self.layout.unpack(self.theta)
@@ -296,8 +317,16 @@ def predict(parameters, X, activations=None):
 
 
 def _forward_output(X, params, names, math=None):
-    layout, ws = _forward_whole(X, params, names, math)
-    return _region(layout, ws, layout.net[5], len(params))
+    """A[L] ``(n[L], m)``: the forward pass alone, in blocks spread over the threads."""
+    m = X.shape[1]
+    layout, XK, _ = _plan(X, params, names, m)
+    n_chunks = max(1, min(numba.get_num_threads(), -(-m // layout.block_rows)))
+    ws, scratch, _, packs, _ = layout.buffers(n_chunks, backward=False)
+    out = np.empty((layout.dims[-1], m), X.dtype)
+    forward_pass(layout.block_rows, XK, layout.x_rows, np.arange(m), layout.pack(params), layout.net, ws, scratch,
+                 packs, out,
+                 _fast(math))
+    return out
 
 
 def _gradients(X, Y, params, names, math=None):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nnfast
-from nnfast import compiled, reference
+from nnfast import _network, compiled, reference
 from nnfast._activations import HIDDEN, NAMES
 
 from _strategies import DTYPES, assert_close, gradient_scales, networks
@@ -141,18 +141,44 @@ def test_add_products_against_numpy(r, p, q, dtype, transposed, seed):
     assert np.all(np.abs(C - expected) <= tol * scale)
 
 
-@given(n=st.integers(1, 80), m=st.integers(1, 80), dtype=DTYPES, fortran=st.booleans())
-def test_transpose_into(n, m, dtype, fortran):
-    """The tiled copy behind the one-example-per-row X: every tile edge case (sizes on
-    both sides of the 32-wide tiles), either source order; the source is left alone."""
-    from nnfast._kernels.layout import transpose_into
-    X = np.arange(n * m, dtype=dtype).reshape(n, m)
-    X = np.asfortranarray(X) if fortran else X
-    before = X.copy()
-    out = np.full((m, n), -1, dtype)
-    transpose_into(X, out)
-    np.testing.assert_array_equal(out, X.T)
-    np.testing.assert_array_equal(X, before)
+@given(m=st.integers(0, 40), n=st.integers(0, 70), k=st.integers(0, 40), dtype=DTYPES,
+       a_t=st.booleans(), b_t=st.booleans(), mode=st.sampled_from(["store", "add", "bias"]),
+       blocks=st.tuples(st.integers(1, 9), st.integers(1, 4), st.integers(1, 3)), seed=st.integers(0, 2**32 - 1))
+def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, seed):
+    """The packed product C (=, +=, = bias +) A·B against NumPy: every edge of the register
+    tile (sizes on both sides of MR and NR), several cache blocks in each dimension
+    (KC, MC, NC drawn small: 1–9 deep, 1–4 tiles of rows, 1–3 of columns), empty
+    dimensions, and operands stored transposed (read through their strides)."""
+    from nnfast._kernels import gemm as G
+
+    rng = np.random.default_rng(seed)
+    mr, nr, _ = G.tile_shape(dtype)
+    KC, MC, NC = blocks[0], blocks[1] * mr, blocks[2] * nr
+    A = rng.standard_normal((k, m) if a_t else (m, k)).astype(dtype)
+    B = rng.standard_normal((n, k) if b_t else (k, n)).astype(dtype)
+    A_ = A.T if a_t else A
+    B_ = B.T if b_t else B
+    bias = rng.standard_normal(m + 3).astype(dtype)
+    C0 = rng.standard_normal((m, n)).astype(dtype)
+    ldc = n + 2  # C inside a wider buffer: the two columns past n must stay untouched
+    buf = rng.standard_normal(3 + m * ldc).astype(dtype)
+    before = buf.copy()
+    view = buf[3:].reshape(m, ldc) if m else np.zeros((0, ldc), dtype)
+    view[:, :n] = C0
+    sa, sb = G.pack_sizes(dtype, (KC, MC, NC))
+    code = {"store": G.STORE, "add": G.ADD, "bias": G.BIAS}[mode]
+    a_rs, a_cs = (1, m) if a_t else (k, 1)
+    b_rs, b_cs = (1, k) if b_t else (n, 1)
+    G.gemm(m, n, k, A.reshape(-1), 0, a_rs, a_cs, B.reshape(-1), 0, b_rs, b_cs, buf, 3, ldc, code, bias, 2,
+           G.EPI_NONE, 0, buf, buf, True, np.array([KC, MC, NC], np.int64), np.zeros(sa, dtype), np.zeros(sb, dtype))
+    product = A_.astype(np.float64) @ B_.astype(np.float64)
+    expected = {"store": product, "add": C0 + product, "bias": product + bias[2:2 + m, None]}[mode]
+    extra = {"store": 0, "add": np.abs(C0), "bias": np.abs(bias[2:2 + m, None])}[mode]
+    scale = extra + np.abs(A_).astype(np.float64) @ np.abs(B_).astype(np.float64)
+    got = buf[3:].reshape(m, ldc) if m else np.zeros((0, ldc), dtype)
+    assert np.all(np.abs(got[:, :n] - expected) <= 4 * (k + 1) * np.finfo(dtype).eps * scale)
+    np.testing.assert_array_equal(got[:, n:], before[3:].reshape(m, ldc)[:, n:] if m else got[:, n:])
+    assert buf[:3].tolist() == before[:3].tolist()
 
 
 @given(size=st.integers(1, 60), off=st.integers(-3, 60), rows=st.integers(0, 9), cols=st.integers(0, 9),
@@ -182,30 +208,38 @@ def test_block_and_flat_views(size, off, rows, cols, dtype):
 
 
 @given(dims=st.lists(st.integers(1, 900), min_size=2, max_size=4),
-       batch=st.one_of(st.integers(1, 100), st.integers(1, 70000)), n_chunks=st.integers(1, 4), dtype=DTYPES)
-def test_block_rows(dims, batch, n_chunks, dtype):
-    """Blocks: within the cache budget unless that is under 8 examples, and a batch split
-    into runs of whole blocks of nearly equal length when it has 8 examples per chunk."""
-    from nnfast._config import BLOCK_BYTES
+       batch=st.one_of(st.integers(1, 100), st.integers(1, 70000)), n_chunks=st.integers(1, 4), dtype=DTYPES,
+       packed=st.booleans())
+def test_block_rows(dims, batch, n_chunks, dtype, packed):
+    """Blocks: within the cache budget unless that is under 8 examples (64 when a layer
+    is packed), and a batch split into runs of whole blocks of nearly equal length when it
+    has 8 examples per chunk."""
+    from nnfast._config import BLOCK_BYTES, PACKED_MIN_ROWS
     from nnfast._network import block_rows
 
-    rows = block_rows(dims, batch, dtype, n_chunks)
+    rows = block_rows(dims, batch, dtype, n_chunks, packed)
     assert 1 <= rows <= batch
     per_example = (dims[0] + dims[-1] + 2 * sum(dims[1:]) + 3 * max(max(dims[1:]), 2)) * np.dtype(dtype).itemsize
-    assert rows <= 8 or rows * per_example <= BLOCK_BYTES
+    assert rows <= (PACKED_MIN_ROWS if packed else 8) or rows * per_example <= BLOCK_BYTES
     if batch >= 8 * n_chunks:
         n_blocks = -(-batch // rows)
         runs = [(c + 1) * n_blocks // n_chunks - c * n_blocks // n_chunks for c in range(n_chunks)]
         assert min(runs) >= 1 and max(runs) - min(runs) <= 1
 
 
-@pytest.mark.parametrize("row_input_min", [1, 10**9], ids=["rows", "columns"])
+@pytest.mark.parametrize("x_rows", [False, True], ids=["columns", "rows"])
+@pytest.mark.parametrize("packed_min", [1, 10**9], ids=["packed", "small"])
 @given(net=networks(max_layers=3, max_width=9, max_m=150), batch=st.integers(1, 200))
-def test_both_input_layouts(row_input_min, net, batch):
-    """The first layer reads X either in the chapter's layout or one example per row (wide
-    inputs, see dense.py); force each path on small random networks."""
+def test_both_input_layouts(x_rows, packed_min, net, batch):
+    """X in the chapter's layout or one example per row (``X_rows.T``, read in place), and
+    every layer through the packed kernel (with cache blocks of a few tiles, so that
+    every loop of the kernel takes several turns) or through the small-layer kernels."""
     X, Y, params, acts, dtype = net
-    with mock.patch.object(compiled, "ROW_INPUT_MIN", row_input_min), warnings.catch_warnings():
+    if x_rows:
+        X = np.ascontiguousarray(X.T).T
+    tiny = {"float32": (5, 4, 64), "float64": (5, 6, 6)}
+    with mock.patch.object(_network, "PACKED_MIN_WEIGHTS", packed_min), \
+            mock.patch.object(_network, "GEMM_BLOCKS", tiny), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cost, grads = nnfast.gradients(X, Y, params, acts)
         dims = [X.shape[0]] + [params[f"W{l}"].shape[0] for l in range(1, len(acts) + 1)]
@@ -285,7 +319,7 @@ def test_train_mini_batch(net, batch, epochs, shuffle, seed):
         np.testing.assert_allclose(res.parameters[key], ref.parameters[key], rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize("n_x", [30, 200])  # both sides of ROW_INPUT_MIN
+@pytest.mark.parametrize("n_x", [30, 200])  # layer 1 small, packed
 def test_parallel_chunks_agree_with_serial(monkeypatch, n_x):
     """Large enough for several chunks (threads): same result as the reference and as one chunk."""
     rng = np.random.default_rng(5)

@@ -10,11 +10,9 @@ works on several output rows at once so that each input row is loaded once per g
                                                           ``dense_backward_params``
             dA_prev = Wᵀ·dZ                     (6.38)     ``dense_backward_input``
 
-For a wide input (``n_x`` in the hundreds, like MNIST's 784) the first layer reads X with
-one example per row instead (``XR (rows, n_x)``): the forward pass is then a set of dot
-products over n_x and ``dW1`` an update of whole contiguous rows — measured 2–3× faster
-than the column forms on 784-wide blocks, where a column form would stream ``Z``/``dW``
-through memory once per input feature (``*_rows`` kernels).
+These serve the small layers (the chapter's 2-4-1 and 64-32-10); layers with more weights
+than ``_config.PACKED_MIN_WEIGHTS``, and a first layer fed X with one example per row, go
+through the packed kernel of ``gemm.py`` instead.
 
 The dot-product kernels compile with ``JIT_REDUCE`` (``reassoc``), which lets LLVM keep
 several partial sums per dot product in one vector register; the sums are then added in a
@@ -81,14 +79,14 @@ def _add_products_columns(M, B, C, i0, i1):
 def _add_products(M, B, C):
     """C += M·B, the inner loop along the contiguous rows of B and C, four × four at a time.
 
-    M : (r, p), any strides; B : (p, q); C : (r, q). Used for Z = W·A (+ b), dA_prev = Wᵀ·dZ
-    (M the transposed view) and, with one example per row of X, dW1 += dZ1·XR. Each pass of
+    M : (r, p), any strides; B : (p, q); C : (r, q). Used for Z = W·A (+ b) and dA_prev = Wᵀ·dZ
+    (M the transposed view). Each pass of
     the inner loop reads four rows of B and updates four rows of C with sixteen
     multiply-adds, so a row of C is loaded and stored once per four of B: one store per
     four FMAs (one per FMA, as in a one-input loop, ran at half the FMA rate: measured 12.6
     vs 30+ GFLOP/s on 32×64 blocks of 256 examples). Long rows go in tiles of
-    ``_TILE_BYTES`` so that the four rows of C stay in L1 while every row of B passes:
-    dW1 += dZ1·XR on 25 × 784 × 64 float64 took 107 µs untiled, 73 µs tiled.
+    ``_TILE_BYTES`` so that the four rows of C stay in L1 while every row of B passes
+    (25 × 784 × 64 float64: 107 µs untiled, 73 µs tiled).
     """
     q = B.shape[1]
     step = _TILE_BYTES // B.itemsize
@@ -108,63 +106,7 @@ def dense_forward(W, b, A_prev, Z):
 
 
 @njit(**JIT_REDUCE)
-def dense_forward_rows(W, b, XR, Z):
-    """Z = W·XRᵀ + b for a block whose input holds one example per row.
-
-    W : (n, p); b : (n,); XR : (rows, p); Z : (n, rows) output. Dot products over p,
-    four examples × three outputs at a time (twelve sums share each load; measured
-    ~15% faster than 4 × 2 on 784-wide rows).
-    """
-    n, p = W.shape
-    rows = XR.shape[0]
-    zero = W.dtype.type(0)
-    i = 0
-    while i + 4 <= rows:
-        x0, x1, x2, x3 = XR[i], XR[i + 1], XR[i + 2], XR[i + 3]
-        j = 0
-        while j + 3 <= n:
-            wa, wb, wc = W[j], W[j + 1], W[j + 2]
-            s0a = s0b = s0c = s1a = s1b = s1c = s2a = s2b = s2c = s3a = s3b = s3c = zero
-            for k in range(p):
-                a, c, e = wa[k], wb[k], wc[k]
-                s0a += x0[k] * a
-                s0b += x0[k] * c
-                s0c += x0[k] * e
-                s1a += x1[k] * a
-                s1b += x1[k] * c
-                s1c += x1[k] * e
-                s2a += x2[k] * a
-                s2b += x2[k] * c
-                s2c += x2[k] * e
-                s3a += x3[k] * a
-                s3b += x3[k] * c
-                s3c += x3[k] * e
-            for jj, s0, s1, s2, s3 in ((j, s0a, s1a, s2a, s3a), (j + 1, s0b, s1b, s2b, s3b),
-                                       (j + 2, s0c, s1c, s2c, s3c)):
-                Z[jj, i], Z[jj, i + 1], Z[jj, i + 2], Z[jj, i + 3] = s0 + b[jj], s1 + b[jj], s2 + b[jj], s3 + b[jj]
-            j += 3
-        for j in range(j, n):  # the last outputs: four examples × one output
-            w = W[j]
-            s0 = s1 = s2 = s3 = zero
-            for k in range(p):
-                s0 += x0[k] * w[k]
-                s1 += x1[k] * w[k]
-                s2 += x2[k] * w[k]
-                s3 += x3[k] * w[k]
-            Z[j, i], Z[j, i + 1], Z[j, i + 2], Z[j, i + 3] = s0 + b[j], s1 + b[j], s2 + b[j], s3 + b[j]
-        i += 4
-    for r in range(i, rows):  # the last examples, one dot product each
-        x = XR[r]
-        for j in range(n):
-            w = W[j]
-            s = b[j]
-            for k in range(p):
-                s += w[k] * x[k]
-            Z[j, r] = s
-
-
-@njit(**JIT_REDUCE)
-def _add_row_sums(dZ, db):
+def add_row_sums(dZ, db):
     """db += Σ_i dZ[:, i], the bias gradient's sum over a block (6.37, 6.41).
 
     dZ : (n, rows); db : (n,). ``reassoc`` lets each row's sum use vector lanes."""
@@ -186,7 +128,7 @@ def dense_backward_params(dZ, A_prev, dW, db):
     n, p = dW.shape
     rows = dZ.shape[1]
     zero = dW.dtype.type(0)
-    _add_row_sums(dZ, db)
+    add_row_sums(dZ, db)
     j = 0
     while j + 4 <= n:
         d0, d1, d2, d3 = dZ[j], dZ[j + 1], dZ[j + 2], dZ[j + 3]
@@ -228,18 +170,6 @@ def _dot_add(d, x, dW, j, k):
     for i in range(d.size):
         s += d[i] * x[i]
     dW[j, k] += s
-
-
-@njit(**JIT)
-def dense_backward_params_rows(dZ, XR, dW, db):
-    """``dense_backward_params`` for an input with one example per row.
-
-    dZ : (n, rows); XR : (rows, p); dW : (n, p); db : (n,). dW += dZ·XR is a sum of
-    whole rows of XR, the same blocked loop as the column-layout products (four rows of dW
-    × four examples per pass; measured as fast as a dedicated examples-outer loop).
-    """
-    _add_row_sums(dZ, db)
-    _add_products(dZ, XR, dW)
 
 
 @njit(**JIT)

@@ -1,33 +1,9 @@
-"""Copies between the chapter's layout (one example per column) and the kernels' blocks."""
+"""Gathers of a batch's examples into a block of the workspace (shuffled mini-batches; an X
+with one example per row whose first layer is small)."""
 
-from numba import njit, prange
+from numba import njit
 
-from .._config import JIT, JIT_PARALLEL
-
-#: Side of the square tiles of ``transpose_into``: a 32×32 tile of float64 is 8 KB, so the
-#: tile's source rows and destination rows stay in L1 while it is copied.
-_TILE = 32
-
-
-@njit(**JIT_PARALLEL)
-def transpose_into(src, dst):
-    """dst = srcᵀ, tile by tile, the tiles of each band of dst rows on one thread.
-
-    src : (n, m); dst : (m, n), C-contiguous, any float dtype (converted on assignment).
-    Used once per training run for a wide X (``XT``, one example per row): measured
-    78 ms with the allocation for 784 × 60000 float64 on two threads, against 141 ms for
-    ``np.ascontiguousarray(X.T)``, whose element-by-element strided reads miss the cache.
-    """
-    n, m = src.shape
-    for t in prange((m + _TILE - 1) // _TILE):
-        i0 = t * _TILE
-        i1 = min(i0 + _TILE, m)
-        for k0 in range(0, n, _TILE):
-            k1 = min(k0 + _TILE, n)
-            for i in range(i0, i1):
-                d = dst[i]
-                for k in range(k0, k1):
-                    d[k] = src[k, i]
+from .._config import JIT
 
 
 @njit(**JIT)
@@ -48,3 +24,13 @@ def gather_rows(src, idx, r0, r1, dst):
         d = dst[i - r0]
         for k in range(s.size):
             d[k] = s[k]
+
+
+@njit(**JIT)
+def gather_columns_of_rows(src, idx, r0, r1, dst):
+    """dst[:, i - r0] = src[idx[i], :] for i in [r0, r1): examples held as rows, gathered
+    into the chapter's layout.  src : (m, n); dst : (n, r1 - r0)."""
+    for i in range(r0, r1):
+        s = src[idx[i]]
+        for k in range(s.size):
+            dst[k, i - r0] = s[k]

@@ -2,17 +2,24 @@
 
 Data layout (built by ``nnfast._network``):
 
-- the training data: ``Y (n_y, m)`` and either ``X (n_x, m)`` (the chapter's layout) or,
-  for wide inputs, ``XT (m, n_x)`` with one example per row (``x_rows`` true; see
-  ``dense.py``);
+- the training data: ``Y (n_y, m)`` and ``X`` as the caller holds it, used in place:
+  ``(n_x, m)`` (the chapter's layout) or, with ``x_rows``, ``(m, n_x)`` with one example
+  per row (how scikit-learn and the MNIST files hold it; the caller passed ``X.T``);
 - ``theta``: every parameter in one flat buffer, ``W[l]`` (row-major ``(n[l], n[l-1])``)
   at ``w_off[l]`` and ``b[l]`` at ``b_off[l]``;
-- ``net = (dims, w_off, b_off, codes, z_off, a_off)``: int64 arrays indexed by layer l;
-  ``codes[l]`` is layer l's activation; ``z_off[l]``/``a_off[l]`` place ``Z[l]``/``A[l]``
-  ``(n[l], rows)`` of one block in a workspace row, ``a_off[0]``/``z_off[0]`` the block's
-  X and Y;
-- ``ws (n_chunks, ·)``, ``scratch (n_chunks, 3, ·)``, ``grads (n_chunks, theta.size)``:
-  per-chunk work buffers, allocated once per call by the wrapper, never here.
+- ``net = (dims, w_off, b_off, codes, z_off, a_off, packed, blocks)``: int64 arrays
+  indexed by layer l; ``codes[l]`` is layer l's activation; ``z_off[l]``/``a_off[l]``
+  place ``Z[l]``/``A[l]`` ``(n[l], rows)`` of one block in a workspace row, ``a_off[0]``/
+  ``z_off[0]`` the block's X and Y; ``packed[l]`` sends layer l's products through the
+  packed kernel of ``gemm.py`` (else the small-layer kernels of ``dense.py``), ``blocks``
+  is that kernel's ``(KC, MC, NC)``;
+- ``ws (n_chunks, ·)``, ``scratch (n_chunks, 3, ·)``, ``grads (n_chunks, theta.size)``,
+  ``packs (n_chunks, ·)``: per-chunk work buffers, allocated once per run by the caller,
+  never here.
+
+A block's input reaches the packed kernel as ``xin = (buffer, offset, feature stride,
+example stride)`` — the strides absorb the layout, so X is never transposed or copied
+whole — and the small kernels as a ``(n_x, rows)`` C-contiguous ``Xb``.
 
 A gradient pass splits the batch into blocks, gives each chunk (≈ thread) a contiguous
 run of blocks, runs forward then backward per block while it is in cache, and
@@ -25,9 +32,9 @@ from numba import njit, prange
 
 from .._config import JIT, JIT_PARALLEL
 from .activations import activation_backward, activation_forward, output_forward
-from .dense import (dense_backward_input, dense_backward_params, dense_backward_params_rows,
-                    dense_forward, dense_forward_rows)
-from .layout import gather_columns, gather_rows
+from .dense import add_row_sums, dense_backward_input, dense_backward_params, dense_forward
+from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, STORE, gemm
+from .layout import gather_columns, gather_columns_of_rows, gather_rows
 from .loss import cost_sum_from_logits
 from .views import block, flat
 
@@ -41,44 +48,59 @@ def sgd_update(theta, grad, step):
 
 
 @njit(**JIT)
-def forward_block(rows, theta, net, ws, Xb, x_rows, tmp, fast):
-    """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
-
-    Xb : the block's input, ``(rows, n_x)`` if ``x_rows`` else ``(n_x, rows)``; Z[l] and
-    A[l] are written at ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch.
-    ``fast``: mathfast's exp/tanh (else libm).
-    """
-    dims, w_off, b_off, codes, z_off, a_off = net
-    L = dims.size - 1
-    for l in range(1, L + 1):
-        n, p = dims[l], dims[l - 1]
-        W = block(theta, w_off[l], n, p)
-        b = theta[b_off[l]:b_off[l] + n]
-        Z = block(ws, z_off[l], n, rows)
-        A = block(ws, a_off[l], n, rows)
-        if l == 1 and x_rows:
-            dense_forward_rows(W, b, Xb, Z)
-        elif l == 1:
-            dense_forward(W, b, Xb, Z)
-        else:
-            dense_forward(W, b, block(ws, a_off[l - 1], p, rows), Z)
-        if l == L:
-            output_forward(codes[l], Z, A, tmp, fast)
-        else:
-            activation_forward(codes[l], flat(Z), flat(A), fast)
+def _packs(pack, net):
+    """The two packing buffers of ``gemm`` in one chunk's ``pack`` row."""
+    split = net[7][3]
+    return pack[:split], pack[split:]
 
 
 @njit(**JIT)
-def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, x_rows, fast):
+def forward_block(rows, theta, net, ws, Xb, xin, tmp, pack, fast):
+    """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
+
+    Xb : the block's input ``(n_x, rows)`` for a small first layer; ``xin`` the same input
+    for a packed one (see the module docstring). Z[l] and A[l] are written at
+    ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch; pack : one chunk's
+    packing buffers. ``fast``: mathfast's exp/tanh (else libm).
+    """
+    dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
+    L = dims.size - 1
+    ap, bp = _packs(pack, net)
+    for l in range(1, L + 1):
+        n, p = dims[l], dims[l - 1]
+        Z = block(ws, z_off[l], n, rows)
+        A = block(ws, a_off[l], n, rows)
+        if packed[l]:
+            if l == 1:
+                src, off, rs, cs = xin
+            else:
+                src, off, rs, cs = ws, a_off[l - 1], rows, 1
+            # The hidden layers' activation is applied by the kernel to each finished
+            # row block of Z while it is in cache; softmax (by columns) comes after.
+            gemm(n, rows, p, theta, w_off[l], p, 1, src, off, rs, cs, ws, z_off[l], rows, BIAS, theta,
+                 b_off[l], EPI_FORWARD if l < L else EPI_NONE, codes[l], ws, ws[a_off[l]:], fast, blocks, ap, bp)
+        else:
+            W = block(theta, w_off[l], n, p)
+            b = theta[b_off[l]:b_off[l] + n]
+            dense_forward(W, b, Xb if l == 1 else block(ws, a_off[l - 1], p, rows), Z)
+            if l < L:
+                activation_forward(codes[l], flat(Z), flat(A), fast)
+        if l == L:
+            output_forward(codes[l], Z, A, tmp, fast)
+
+
+@njit(**JIT)
+def backward_block(rows, theta, net, ws, Xb, xin, Yb, scratch, grad, pack, fast):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
     layer dW[l] += dZ[l]·A[l-1]ᵀ, db[l] += Σ dZ[l], dZ[l-1] = (W[l]ᵀ·dZ[l]) * g'(Z[l-1]).
-    Xb, Yb : the block's input (as in ``forward_block``) and labels ``(n[L], rows)``.
+    Xb, xin : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``.
     ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn.
     """
-    dims, w_off, b_off, codes, z_off, a_off = net
+    dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
     L = dims.size - 1
+    ap, bp = _packs(pack, net)
     n = dims[L]
     dZ = block(scratch[0], 0, n, rows)
     AL = flat(block(ws, a_off[L], n, rows))
@@ -89,31 +111,68 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, x_rows, fast):
     cur = 0
     for l in range(L, 0, -1):
         n, p = dims[l], dims[l - 1]
-        dW = block(grad, w_off[l], n, p)
         db = grad[b_off[l]:b_off[l] + n]
-        if l == 1 and x_rows:
-            dense_backward_params_rows(dZ, Xb, dW, db)
-        elif l == 1:
-            dense_backward_params(dZ, Xb, dW, db)
+        if packed[l]:
+            if l == 1:  # A[0]ᵀ: the input with its two strides swapped
+                src, off, rs, cs = xin
+                src, off, rs, cs = src, off, cs, rs
+            else:
+                src, off, rs, cs = ws, a_off[l - 1], 1, rows
+            add_row_sums(dZ, db)
+            gemm(n, p, rows, scratch[cur], 0, rows, 1, src, off, rs, cs, grad, w_off[l], p, ADD, db, 0,
+                 EPI_NONE, 0, grad, grad, fast, blocks, ap, bp)
         else:
-            dense_backward_params(dZ, block(ws, a_off[l - 1], p, rows), dW, db)
+            dense_backward_params(dZ, Xb if l == 1 else block(ws, a_off[l - 1], p, rows),
+                                  block(grad, w_off[l], n, p), db)
         if l > 1:
             cur = 1 - cur
             dA = block(scratch[cur], 0, p, rows)
-            dense_backward_input(block(theta, w_off[l], n, p), dZ, dA)
-            activation_backward(codes[l - 1], flat(block(ws, z_off[l - 1], p, rows)),
-                                flat(block(ws, a_off[l - 1], p, rows)), flat(dA), fast)
+            if packed[l]:  # dZ[l-1] = Wᵀ·dZ * g'(Z[l-1]), the product by g' fused
+                gemm(p, rows, n, theta, w_off[l], 1, p, scratch[1 - cur], 0, rows, 1, scratch[cur], 0, rows,
+                     STORE, db, 0, EPI_BACKWARD, codes[l - 1], ws[z_off[l - 1]:], ws[a_off[l - 1]:], fast,
+                     blocks, ap, bp)
+            else:
+                dense_backward_input(block(theta, w_off[l], n, p), dZ, dA)
+                activation_backward(codes[l - 1], flat(block(ws, z_off[l - 1], p, rows)),
+                                    flat(block(ws, a_off[l - 1], p, rows)), flat(dA), fast)
             dZ = dA
 
 
 @njit(**JIT)
-def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
-               scratch, grads, want_cost, fast):
-    """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c].
+def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
+    """The input of examples idx[r0:r1]: ``(Xb, xin)`` as ``forward_block`` takes them.
 
-    ``in_order``: idx is 0..m-1, so a block of XT's rows — or all of X — is used where it
-    is instead of being copied into the workspace.
+    Used where it lies when the examples are consecutive (``in_order``) and the kernel
+    that reads it can: the packed kernel by strides (either layout), the small kernels
+    when the block is the whole of a ``(n_x, m)`` X. Otherwise the block is gathered into
+    the workspace: in X's own layout for the packed kernel, as ``(n_x, rows)`` for the
+    small ones.
     """
+    dims, a_off, packed = net[0], net[5], net[6]
+    n_x = dims[0]
+    rows = r1 - r0
+    Xb = block(wsc, a_off[0], n_x, rows)
+    if packed[1] and x_rows:
+        if in_order:
+            return Xb, (flat(X), r0 * n_x, 1, n_x)
+        gather_rows(X, idx, r0, r1, block(wsc, a_off[0], rows, n_x))
+        return Xb, (wsc, a_off[0], 1, n_x)
+    m = X.shape[1]
+    if packed[1] and in_order:
+        return Xb, (flat(X), r0, m, 1)
+    if in_order and rows == m and not x_rows:
+        return X, (flat(X), 0, m, 1)
+    if x_rows:
+        gather_columns_of_rows(X, idx, r0, r1, Xb)
+    else:
+        gather_columns(X, idx, r0, r1, Xb)
+    return Xb, (wsc, a_off[0], rows, 1)
+
+
+@njit(**JIT)
+def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
+               scratch, grads, packs, want_cost, fast):
+    """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]."""
     dims, codes, z_off, a_off = net[0], net[3], net[4], net[5]
     L = dims.size - 1
     m = Y.shape[1]
@@ -126,32 +185,23 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, 
         r0 = start + blk * block_rows
         r1 = min(r0 + block_rows, stop)
         rows = r1 - r0
-        if x_rows and in_order:
-            Xb = X[r0:r1]
-        elif x_rows:
-            Xb = block(wsc, a_off[0], rows, dims[0])
-            gather_rows(X, idx, r0, r1, Xb)
-        elif in_order and rows == m:
-            Xb = X
-        else:
-            Xb = block(wsc, a_off[0], dims[0], rows)
-            gather_columns(X, idx, r0, r1, Xb)
+        Xb, xin = _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc)
         if in_order and rows == m:
             Yb = Y
         else:
             Yb = block(wsc, z_off[0], dims[L], rows)
             gather_columns(Y, idx, r0, r1, Yb)
-        forward_block(rows, theta, net, wsc, Xb, x_rows, tmp, fast)
+        forward_block(rows, theta, net, wsc, Xb, xin, tmp, packs[c], fast)
         if want_cost:
             cost += cost_sum_from_logits(codes[L], block(wsc, z_off[L], dims[L], rows),
                                          block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast)
-        backward_block(rows, theta, net, wsc, Xb, Yb, scratch[c], grad, x_rows, fast)
+        backward_block(rows, theta, net, wsc, Xb, xin, Yb, scratch[c], grad, packs[c], fast)
     return cost
 
 
 @njit(**JIT_PARALLEL)
 def gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws, scratch,
-                  grads, chunk_costs, want_cost, fast):
+                  grads, packs, chunk_costs, want_cost, fast):
     """Gradient sums over the examples idx[start:stop] into ``grads[0]``; returns the cost sum.
 
     One chunk per row of ``grads``; with a single chunk everything runs on the calling
@@ -164,13 +214,13 @@ def gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, n
     if n_chunks == 1:
         c = np.int64(n_chunks - 1)
         chunk_costs[0] = _run_chunk(c, c, n_blocks, block_rows, X, x_rows, Y, idx, in_order, start, stop,
-                                    theta, net, ws, scratch, grads, want_cost, fast)
+                                    theta, net, ws, scratch, grads, packs, want_cost, fast)
     else:
         for k in prange(n_chunks):
             c = np.int64(k)
             chunk_costs[c] = _run_chunk(c, c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks,
                                         block_rows, X, x_rows, Y, idx, in_order, start, stop, theta,
-                                        net, ws, scratch, grads, want_cost, fast)
+                                        net, ws, scratch, grads, packs, want_cost, fast)
         total = grads[0]
         for c in range(1, n_chunks):  # fixed order: deterministic for a chunk count
             g = grads[c]
@@ -184,7 +234,8 @@ def gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, n
 
 @njit(**JIT)
 def train_epochs(block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_start, epoch_stop,
-                 cost_every, learning_rate, theta, net, ws, scratch, grads, chunk_costs, costs_out, fast):
+                 cost_every, learning_rate, theta, net, ws, scratch, grads, packs, chunk_costs, costs_out,
+                 fast):
     """Gradient descent for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17).
 
     Epoch e visits the examples in the order ``orders[e % len(orders)]`` (``in_order``:
@@ -204,9 +255,36 @@ def train_epochs(block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_s
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
             cost = gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
-                                 scratch, grads, chunk_costs, want_cost, fast)
+                                 scratch, grads, packs, chunk_costs, want_cost, fast)
             sgd_update(theta, grads[0], learning_rate / (stop - start))
             epoch_cost += cost / (stop - start)
             n_batches += 1
         if want_cost:
             costs_out[e - epoch_start] = epoch_cost / n_batches
+
+
+@njit(**JIT_PARALLEL)
+def forward_pass(block_rows, X, x_rows, idx, theta, net, ws, scratch, packs, out, fast):
+    """out = A[L] ``(n[L], m)`` of every example, forward only (``predict``).
+
+    The examples go in blocks, one run of consecutive blocks per chunk (thread); nothing
+    of the backward pass is computed or stored. idx : 0..m-1 (blocks that must be
+    gathered are gathered through it).
+    """
+    dims, a_off = net[0], net[5]
+    L = dims.size - 1
+    m = out.shape[1]
+    n_chunks = ws.shape[0]
+    n_blocks = (m + block_rows - 1) // block_rows
+    for k in prange(n_chunks):
+        c = np.int64(k)
+        wsc = ws[c]
+        for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
+            r0 = blk * block_rows
+            r1 = min(r0 + block_rows, m)
+            rows = r1 - r0
+            Xb, xin = _block_input(X, x_rows, idx, True, r0, r1, net, wsc)
+            forward_block(rows, theta, net, wsc, Xb, xin, scratch[c, 2], packs[c], fast)
+            AL = block(wsc, a_off[L], dims[L], rows)
+            for j in range(dims[L]):
+                out[j, r0:r1] = AL[j]

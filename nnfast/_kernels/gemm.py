@@ -1,0 +1,268 @@
+"""C = A·B in explicit loops, the way BLIS does it: packed panels around a register tile.
+
+The five loops (BLIS's ``bli_gemm_blk_var*``; names as in its papers):
+
+- ``jc`` over column blocks of C and B, ``NC`` wide;
+- ``pc`` over the inner dimension in steps of ``KC``: B[pc:pc+KC, jc:jc+NC] is packed into
+  micro-panels of ``NR`` columns (``_pack_b``), each ``KC × NR`` and contiguous, so a
+  micro-panel stays in L1 while the tiles of a column strip use it;
+- ``ic`` over row blocks of ``MC``: A[ic:ic+MC, pc:pc+KC] is packed into micro-panels of
+  ``MR`` rows (``_pack_a``), and the block stays in L2;
+- ``jr``, ``ir`` over the ``MR × NR`` tiles of the block, each computed by ``_micro``:
+  ``KC`` rank-1 updates of an accumulator tile held in registers.
+
+Operands are described by a flat buffer, an offset and two strides (``A[i, k] =
+a[a_off + i·a_rs + k·a_cs]``), so one compiled kernel per dtype serves every layout:
+the chapter's ``W·A``, the transposed ``Wᵀ·dZ`` and ``dZ·Aᵀ``, and X with one example per
+row or per column. Only packing reads the strides; the tile loop sees contiguous panels.
+
+The tile: ``MR = 6`` rows × ``NR`` = two 256-bit vectors of columns (16 float32 or 8
+float64) — twelve vector accumulators, two vector loads of B and one broadcast of A per
+step: 15 of the 16 AVX2 registers, BLIS's haswell/zen ``s6x16``/``d6x8``. The tile lives
+in a stack array (``_stack_tile``): LLVM promotes it to registers once the constant-trip
+loops over its rows and columns are unrolled (a heap array would not be: measured 3.5
+against ~60 GFLOP/s in float32).
+
+``C`` is a row-major block of rows ``ldc`` apart. How a finished tile is written:
+``STORE`` C = acc, ``ADD`` C += acc, ``BIAS`` C = acc + bias[row]. After the last ``pc``
+block, the rows of C just finished can be passed through an epilogue while they are in
+cache (``EPI_*``): the activation (Z → A, forward) or the product with the activation's
+derivative (dA → dZ, backward).
+"""
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+from numba.np.arrayobj import make_array, populate_array
+
+from .._config import JIT, JIT_INLINE, JIT_REDUCE_INLINE
+from .activations import activation_backward, activation_forward
+
+#: The register tile per dtype, chosen by measurement on AVX2 (micro-kernel alone, KC = 256,
+#: one core, Zen 3; see docs/ARCHITECTURE.md):
+#: - float32, outer products: 2 rows × 32 columns, k-major panels. For each k, four vector
+#:   loads of B, two broadcasts of A, eight FMAs into eight vector accumulators: 83 GFLOP/s
+#:   (4 × 16: 68; 3 × 32: 56, its three broadcasts spill).
+#: - float64, dot products: 3 × 3, panels contiguous along k. Nine vector accumulators of
+#:   partial sums over k, six loads per nine FMAs: 33 GFLOP/s. The outer-product form
+#:   runs at 4–5 GFLOP/s in float64 whatever the tile: LLVM unrolls its short column loop
+#:   fully before the loop vectoriser sees it, and does not vectorise the unrolled scalars.
+TILES = {np.dtype(np.float32): (2, 32, True), np.dtype(np.float64): (3, 3, False)}
+
+#: Write modes of a tile.
+STORE, ADD, BIAS = 0, 1, 2
+#: Epilogues on finished rows: none, A = g(Z), dZ = dA * g'(Z).
+EPI_NONE, EPI_FORWARD, EPI_BACKWARD = 0, 1, 2
+
+
+def tile_shape(dtype):
+    """(MR, NR, k_major) of the register tile for ``dtype`` (see ``TILES``)."""
+    return TILES[np.dtype(dtype)]
+
+
+def _tile_shape(buf):
+    return tile_shape(buf.dtype)
+
+
+@overload(_tile_shape, jit_options=JIT_INLINE)
+def _tile_shape_compiled(buf):
+    shape = tile_shape(np.dtype(str(buf.dtype)))  # constants for the loops below
+    return lambda buf: shape
+
+
+@intrinsic
+def _stack_tile(typingctx, like):
+    """The MR × NR accumulator tile for ``like``'s dtype: a 1-D array on the stack."""
+    mr, nr, _ = tile_shape(np.dtype(str(like.dtype)))
+    n = mr * nr
+    out_type = types.Array(like.dtype, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        ll = context.get_data_type(like.dtype)
+        data = cgutils.alloca_once(builder, ll, size=n)  # in the entry block: promotable
+        ary = make_array(out_type)(context, builder)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(ll))
+        populate_array(ary, data=data, shape=cgutils.pack_array(builder, [context.get_constant(types.intp, n)]),
+                       strides=cgutils.pack_array(builder, [itemsize]), itemsize=itemsize, meminfo=None)
+        return ary._getvalue()
+    return out_type(like), codegen
+
+
+def _tile(like):
+    mr, nr, _ = tile_shape(like.dtype)
+    return np.zeros(mr * nr, like.dtype)
+
+
+@overload(_tile, jit_options=JIT_INLINE)
+def _tile_compiled(like):
+    return lambda like: _stack_tile(like)
+
+
+@njit(**JIT)
+def _pack(src, off, row_stride, k_stride, row0, rows, k0, kc, P, k_major, dst):
+    """Rows row0..row0+rows-1 × k0..k0+kc-1 of a strided operand into micro-panels of P rows.
+
+    Element (r, k) of panel t goes to ``dst[t·P·kc + k·P + r]`` (``k_major``: the
+    outer-product tile reads a column of P values per step) or ``dst[t·P·kc + r·kc + k]``
+    (the dot-product tile reads each row along k). Rows past ``rows`` are zeros, so every
+    tile is full. A is packed with its rows (``row_stride = a_rs``, ``k_stride = a_cs``),
+    B with its columns (``b_cs``, ``b_rs``).
+    """
+    for t in range((rows + P - 1) // P):
+        base = t * P * kc
+        for r in range(P):
+            i = t * P + r
+            if k_major:
+                d = dst[base + r:]
+                step = P
+            else:
+                d = dst[base + r * kc:]
+                step = 1
+            if i < rows:
+                s = off + (row0 + i) * row_stride + k0 * k_stride
+                if k_stride == 1 and step == 1:
+                    for k in range(kc):
+                        d[k] = src[s + k]
+                else:
+                    for k in range(kc):
+                        d[k * step] = src[s + k * k_stride]
+            else:
+                for k in range(kc):
+                    d[k * step] = 0
+
+
+@njit(**JIT)
+def _write(value, c, q, mode, bias):
+    """Store one finished element of C as ``mode`` says."""
+    if mode == ADD:
+        c[q] += value
+    elif mode == BIAS:
+        c[q] = value + bias
+    else:
+        c[q] = value
+
+
+@njit(**JIT_INLINE)
+def _micro_outer(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
+    """The float32 tile: MR × NR accumulators in a stack array, one outer product per k."""
+    MR, NR, _ = _tile_shape(bp)
+    acc = _tile(bp)
+    for q in range(MR * NR):
+        acc[q] = 0
+    for k in range(kc):
+        a0 = ap[k * MR]
+        a1 = ap[k * MR + 1]
+        b = k * NR
+        for j in range(NR):
+            bj = bp[b + j]
+            acc[j] += a0 * bj
+            acc[NR + j] += a1 * bj
+    if mr == MR and nr == NR:  # a whole tile: constant trip counts, vector stores
+        for i in range(MR):
+            row = c[c_off + i * ldc:c_off + i * ldc + NR]
+            t = acc[i * NR:(i + 1) * NR]
+            if mode == ADD:
+                for j in range(NR):
+                    row[j] += t[j]
+            elif mode == BIAS:
+                bi = bias[b0 + i]
+                for j in range(NR):
+                    row[j] = t[j] + bi
+            else:
+                for j in range(NR):
+                    row[j] = t[j]
+    else:
+        for i in range(mr):
+            row = c_off + i * ldc
+            for j in range(nr):
+                _write(acc[i * NR + j], c, row + j, mode, bias[b0 + i] if mode == BIAS else acc[0])
+
+
+@njit(**JIT_REDUCE_INLINE)
+def _micro_dot(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
+    """The float64 tile: 3 × 3 dot products along k, each a vector of partial sums."""
+    a0, a1, a2 = ap[:kc], ap[kc:2 * kc], ap[2 * kc:3 * kc]
+    x0, x1, x2 = bp[:kc], bp[kc:2 * kc], bp[2 * kc:3 * kc]
+    s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = ap.dtype.type(0)
+    for k in range(kc):
+        u0, u1, u2 = a0[k], a1[k], a2[k]
+        v0, v1, v2 = x0[k], x1[k], x2[k]
+        s00 += u0 * v0
+        s01 += u0 * v1
+        s02 += u0 * v2
+        s10 += u1 * v0
+        s11 += u1 * v1
+        s12 += u1 * v2
+        s20 += u2 * v0
+        s21 += u2 * v1
+        s22 += u2 * v2
+    sums = ((s00, s01, s02), (s10, s11, s12), (s20, s21, s22))
+    for i in range(mr):
+        row = c_off + i * ldc
+        bi = bias[b0 + i] if mode == BIAS else s00
+        for j in range(nr):
+            _write(sums[i][j], c, row + j, mode, bi)
+
+
+def _micro(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
+    """One MR × NR tile of C from packed panels (the dtype's tile; see ``TILES``)."""
+    f = _micro_outer if tile_shape(ap.dtype)[2] else _micro_dot
+    f(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0)
+
+
+@overload(_micro, jit_options=JIT_INLINE)
+def _micro_compiled(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
+    f = _micro_outer if tile_shape(np.dtype(str(ap.dtype)))[2] else _micro_dot
+
+    def impl(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
+        f(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0)
+    return impl
+
+
+@njit(**JIT)
+def gemm(m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, c_off, ldc, mode, bias, b0,
+         epi, code, z, a_out, fast, blocks, ap, bp):
+    """C[m × n] (=, +=, = bias +) A[m × k]·B[k × n], packed; see the module docstring.
+
+    a, b, c : 1-D buffers with offsets and strides as described there. ``bias[b0 + i]`` is
+    row i's bias (``mode == BIAS``). ``epi``: once C's rows are final, EPI_FORWARD writes
+    A = g(C) and EPI_BACKWARD multiplies C by g'(Z) (``code`` the activation; element
+    (i, j) of Z and A at ``z[i·ldc + j]``, ``a_out[i·ldc + j]``: 1-D views laid out like C).
+    ``blocks = (KC, MC, NC)``, MC a multiple of MR and NC of NR; ``ap`` holds ≥ MC·KC and
+    ``bp`` ≥ KC·NC elements: allocated by the caller once per run (``pack_sizes``).
+    """
+    MR, NR, k_major = _tile_shape(bp)
+    MC, NC = blocks[1], blocks[2]
+    # k in equal steps of at most KC (784 = 4 × 196, not 3 × 256 + 16: a thin last step
+    # would pay the tiles' fixed costs for little work).
+    KC = -(-k // -(-k // blocks[0])) if k > 0 else 1
+    for jc in range(0, n, NC):
+        nc = min(NC, n - jc)
+        for pc in range(0, max(k, 1), KC):
+            kc = min(KC, k - pc)
+            tile_mode = mode if pc == 0 else ADD
+            _pack(b, b_off, b_cs, b_rs, jc, nc, pc, kc, NR, k_major, bp)
+            for ic in range(0, m, MC):
+                mc = min(MC, m - ic)
+                _pack(a, a_off, a_rs, a_cs, ic, mc, pc, kc, MR, k_major, ap)
+                for jr in range(0, nc, NR):
+                    bpan = bp[jr * kc:]
+                    for ir in range(0, mc, MR):
+                        _micro(kc, ap[ir * kc:], bpan, c, c_off + (ic + ir) * ldc + jc + jr, ldc,
+                               min(MR, mc - ir), min(NR, nc - jr), tile_mode, bias, b0 + ic + ir)
+                if pc + KC >= k and epi != EPI_NONE:  # these rows of C are final
+                    for i in range(ic, ic + mc):
+                        e = i * ldc + jc
+                        s = c_off + e
+                        if epi == EPI_FORWARD:
+                            activation_forward(code, c[s:s + nc], a_out[e:e + nc], fast)
+                        else:
+                            activation_backward(code, z[e:e + nc], a_out[e:e + nc], c[s:s + nc], fast)
+
+
+def pack_sizes(dtype, blocks):
+    """Elements of the two packing buffers ``gemm`` needs for ``blocks = (KC, MC, NC)``."""
+    KC, MC, NC = blocks
+    mr, nr, _ = tile_shape(dtype)
+    return KC * (-(-MC // mr) * mr), KC * (-(-NC // nr) * nr)
