@@ -113,16 +113,6 @@ class PeerCase:
     learning_rate: float = 0.05
     quick_m: int = None
 
-    @property
-    def weights(self):
-        """Σ n[l]·n[l-1]: multiply-adds of one example's forward pass (biases excluded)."""
-        return sum(a * b for a, b in zip(self.dims[1:], self.dims[:-1]))
-
-    @property
-    def size(self):
-        """Multiply-adds of the forward passes of one step (an iteration or an epoch): m × weights."""
-        return self.m * self.weights
-
 
 def _relu_case(dims, batch, quick_m=None, m=60000):
     name = "-".join(map(str, dims)) + f"/b{batch}"
@@ -753,11 +743,16 @@ def _plot(rows, impls, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
+    from .compare import Case
+
+    def size(c):  # multiply-adds of the forward passes of one step: m × weights
+        return Case(c.name, c.dims, c.activations, c.m).size
+
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     for ax, mini, title in ((axes[0], False, "full batch: one iteration"), (axes[1], True, "mini-batch: one epoch")):
         for i, impl in enumerate(impls):
             for dtype, style in (("float64", "-"), ("float32", "--")):
-                points = sorted((c.size, r[impl]["seconds"]) for c, d, r in rows
+                points = sorted((size(c), r[impl]["seconds"]) for c, d, r in rows
                                 if d == dtype and (c.batch is not None) == mini
                                 and r.get(impl, {}).get("agrees") and "seconds" in r[impl])
                 if points:
@@ -834,14 +829,16 @@ def run(quick=False, cases=None, impls=IMPLEMENTATIONS, dtypes=("float64", "floa
         if part:
             print()
             print(_table(part, impls, mini))
-    sk = {r["info"]["dtype"] for _, _, res in rows for i, r in res.items() if i == "sklearn" and "info" in r}
+    # sklearn picks its own dtype (that of X, float64 unless X is float32): say what it used.
+    sk = {f"{r['info']['dtype']} in the {d} rows" for _, d, res in rows
+          for i, r in res.items() if i == "sklearn" and "info" in r}
     print(f"\nSpeed-up = time of the fastest of {'/'.join(_PEERS)} (or of sklearn) / time of nnfast. "
           "Full batch: (best t(2k) - best t(k))/k. Mini-batch: the best wall time of a call that "
           "trains one epoch, and best t(2 epochs) - best t(1 epoch) where a call took under "
           f"{settings['cheap']:g} s (— otherwise). Medians are in the JSON file. Max rel. diff: after a short run from the same weights, "
           "max|p - p_ref| / max|p_ref - p0| per array (tolerance "
           + ", ".join(f"{TOLERANCE[d]:g} in {d}" for d in dtypes) + "). "
-          + (f"sklearn ran in {', '.join(sorted(sk))}. " if sk else "")
+          + (f"sklearn's weights were {', '.join(sorted(sk))}. " if sk else "")
           + f"{time.perf_counter() - started:.0f} s in all.")
     os.makedirs(out, exist_ok=True)
     if not check_only:
