@@ -169,8 +169,8 @@ def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, seed):
     code = {"store": G.STORE, "add": G.ADD, "bias": G.BIAS}[mode]
     a_rs, a_cs = (1, m) if a_t else (k, 1)
     b_rs, b_cs = (1, k) if b_t else (n, 1)
-    G.gemm(m, n, k, A.reshape(-1), 0, a_rs, a_cs, B.reshape(-1), 0, b_rs, b_cs, buf, 3, ldc, code, bias, 2,
-           G.EPI_NONE, 0, buf, buf, True, np.array([KC, MC, NC], np.int64), np.zeros(sa, dtype), np.zeros(sb, dtype))
+    G.gemm(m, n, k, (A.reshape(-1), 0, a_rs, a_cs), (B.reshape(-1), 0, b_rs, b_cs), (buf, 3, ldc), code, (bias, 2),
+           (G.EPI_NONE, 0, buf, buf), True, np.array([KC, MC, NC], np.int64), np.zeros(sa, dtype), np.zeros(sb, dtype))
     product = A_.astype(np.float64) @ B_.astype(np.float64)
     expected = {"store": product, "add": C0 + product, "bias": product + bias[2:2 + m, None]}[mode]
     extra = {"store": 0, "add": np.abs(C0), "bias": np.abs(bias[2:2 + m, None])}[mode]

@@ -154,7 +154,9 @@ def activation_backward(code, z, a, dz, fast):
 @njit(**JIT)
 def column_max(z, out):
     """out[i] = max_k z[k, i] for a ``(C, rows)`` block, along the examples (vectorises)."""
-    out[:] = z[0]
+    z0 = z[0]
+    for i in range(z.shape[1]):  # a loop, not out[:] = z[0]: an array assignment compiles
+        out[i] = z0[i]           # Numba's shape-mismatch message formatting (~3 s cold)
     for k in range(1, z.shape[0]):
         zk = z[k]
         for i in range(z.shape[1]):

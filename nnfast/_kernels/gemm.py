@@ -221,18 +221,27 @@ def _micro_compiled(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
 
 
 @njit(**JIT)
-def gemm(m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, c_off, ldc, mode, bias, b0,
-         epi, code, z, a_out, fast, blocks, ap, bp):
+def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
     """C[m × n] (=, +=, = bias +) A[m × k]·B[k × n], packed; see the module docstring.
 
-    a, b, c : 1-D buffers with offsets and strides as described there. ``bias[b0 + i]`` is
-    row i's bias (``mode == BIAS``). ``epi``: once C's rows are final, EPI_FORWARD writes
-    A = g(C) and EPI_BACKWARD multiplies C by g'(Z) (``code`` the activation; element
-    (i, j) of Z and A at ``z[i·ldc + j]``, ``a_out[i·ldc + j]``: 1-D views laid out like C).
-    ``blocks = (KC, MC, NC)``, MC a multiple of MR and NC of NR; ``ap`` holds ≥ MC·KC and
-    ``bp`` ≥ KC·NC elements: allocated by the caller once per run (``pack_sizes``).
+    A, B : ``(buf, off, row_stride, col_stride)``, element (i, j) at ``buf[off + i·row_stride
+    + j·col_stride]``. C : ``(buf, off, ldc)``, row-major. ``mode``: STORE, ADD or BIAS,
+    with row i's bias at ``bias = (buf, off)``: ``buf[off + i]``. ``epi = (kind, code, z,
+    a)``: once C's rows are final, kind EPI_FORWARD writes A = g(C) and EPI_BACKWARD
+    multiplies C by g'(Z) (``code`` the activation; element (i, j) of Z and A at
+    ``z[i·ldc + j]``, ``a[i·ldc + j]``: 1-D views laid out like C). ``blocks`` starts with
+    ``(KC, MC, NC)``, MC a multiple of MR and NC of NR; ``ap`` holds ≥ MC·KC and ``bp`` ≥
+    KC·NC elements: allocated by the caller once per run (``pack_sizes``).
+
+    Every integer is passed as a non-literal int64 (``np.int64(1)``, not ``1``): Numba
+    compiles a callee again for each literal value it is called with.
     """
     MR, NR, k_major = _tile_shape(bp)
+    a, a_off, a_rs, a_cs = A
+    b, b_off, b_rs, b_cs = B
+    c, c_off, ldc = C
+    bias_buf, b0 = bias
+    kind, code, z, a_out = epi
     MC, NC = blocks[1], blocks[2]
     # k in equal steps of at most KC (784 = 4 × 196, not 3 × 256 + 16: a thin last step
     # would pay the tiles' fixed costs for little work).
@@ -250,12 +259,12 @@ def gemm(m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, c_off, ldc, mod
                     bpan = bp[jr * kc:]
                     for ir in range(0, mc, MR):
                         _micro(kc, ap[ir * kc:], bpan, c, c_off + (ic + ir) * ldc + jc + jr, ldc,
-                               min(MR, mc - ir), min(NR, nc - jr), tile_mode, bias, b0 + ic + ir)
-                if pc + KC >= k and epi != EPI_NONE:  # these rows of C are final
+                               min(MR, mc - ir), min(NR, nc - jr), tile_mode, bias_buf, b0 + ic + ir)
+                if pc + KC >= k and kind != EPI_NONE:  # these rows of C are final
                     for i in range(ic, ic + mc):
                         e = i * ldc + jc
                         s = c_off + e
-                        if epi == EPI_FORWARD:
+                        if kind == EPI_FORWARD:
                             activation_forward(code, c[s:s + nc], a_out[e:e + nc], fast)
                         else:
                             activation_backward(code, z[e:e + nc], a_out[e:e + nc], c[s:s + nc], fast)

@@ -38,6 +38,11 @@ from .layout import gather_columns, gather_columns_of_rows, gather_rows
 from .loss import cost_sum_from_logits
 from .views import block, flat
 
+# The integers passed to gemm, as non-literal int64 (see gemm's docstring).
+ZERO, ONE = np.int64(0), np.int64(1)
+ADD, BIAS, STORE = np.int64(ADD), np.int64(BIAS), np.int64(STORE)
+EPI_BACKWARD, EPI_FORWARD, EPI_NONE = np.int64(EPI_BACKWARD), np.int64(EPI_FORWARD), np.int64(EPI_NONE)
+
 
 @njit(**JIT)
 def sgd_update(theta, grad, step):
@@ -71,14 +76,12 @@ def forward_block(rows, theta, net, ws, Xb, xin, tmp, pack, fast):
         Z = block(ws, z_off[l], n, rows)
         A = block(ws, a_off[l], n, rows)
         if packed[l]:
-            if l == 1:
-                src, off, rs, cs = xin
-            else:
-                src, off, rs, cs = ws, a_off[l - 1], rows, 1
             # The hidden layers' activation is applied by the kernel to each finished
             # row block of Z while it is in cache; softmax (by columns) comes after.
-            gemm(n, rows, p, theta, w_off[l], p, 1, src, off, rs, cs, ws, z_off[l], rows, BIAS, theta,
-                 b_off[l], EPI_FORWARD if l < L else EPI_NONE, codes[l], ws, ws[a_off[l]:], fast, blocks, ap, bp)
+            kind = EPI_FORWARD if l < L else EPI_NONE
+            gemm(n, rows, p, (theta, w_off[l], p, ONE), xin if l == 1 else (ws, a_off[l - 1], rows, ONE),
+                 (ws, z_off[l], rows), BIAS, (theta, b_off[l]), (kind, codes[l], ws, ws[a_off[l]:]), fast,
+                 blocks, ap, bp)
         else:
             W = block(theta, w_off[l], n, p)
             b = theta[b_off[l]:b_off[l] + n]
@@ -115,12 +118,12 @@ def backward_block(rows, theta, net, ws, Xb, xin, Yb, scratch, grad, pack, fast)
         if packed[l]:
             if l == 1:  # A[0]ᵀ: the input with its two strides swapped
                 src, off, rs, cs = xin
-                src, off, rs, cs = src, off, cs, rs
+                prevT = (src, off, cs, rs)
             else:
-                src, off, rs, cs = ws, a_off[l - 1], 1, rows
+                prevT = (ws, a_off[l - 1], ONE, rows)
             add_row_sums(dZ, db)
-            gemm(n, p, rows, scratch[cur], 0, rows, 1, src, off, rs, cs, grad, w_off[l], p, ADD, db, 0,
-                 EPI_NONE, 0, grad, grad, fast, blocks, ap, bp)
+            gemm(n, p, rows, (scratch[cur], ZERO, rows, ONE), prevT, (grad, w_off[l], p), ADD, (db, ZERO),
+                 (EPI_NONE, ZERO, grad, grad), fast, blocks, ap, bp)
         else:
             dense_backward_params(dZ, Xb if l == 1 else block(ws, a_off[l - 1], p, rows),
                                   block(grad, w_off[l], n, p), db)
@@ -128,9 +131,9 @@ def backward_block(rows, theta, net, ws, Xb, xin, Yb, scratch, grad, pack, fast)
             cur = 1 - cur
             dA = block(scratch[cur], 0, p, rows)
             if packed[l]:  # dZ[l-1] = Wᵀ·dZ * g'(Z[l-1]), the product by g' fused
-                gemm(p, rows, n, theta, w_off[l], 1, p, scratch[1 - cur], 0, rows, 1, scratch[cur], 0, rows,
-                     STORE, db, 0, EPI_BACKWARD, codes[l - 1], ws[z_off[l - 1]:], ws[a_off[l - 1]:], fast,
-                     blocks, ap, bp)
+                gemm(p, rows, n, (theta, w_off[l], ONE, p), (scratch[1 - cur], ZERO, rows, ONE),
+                     (scratch[cur], ZERO, rows), STORE, (db, ZERO),
+                     (EPI_BACKWARD, codes[l - 1], ws[z_off[l - 1]:], ws[a_off[l - 1]:]), fast, blocks, ap, bp)
             else:
                 dense_backward_input(block(theta, w_off[l], n, p), dZ, dA)
                 activation_backward(codes[l - 1], flat(block(ws, z_off[l - 1], p, rows)),
@@ -154,19 +157,19 @@ def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
     Xb = block(wsc, a_off[0], n_x, rows)
     if packed[1] and x_rows:
         if in_order:
-            return Xb, (flat(X), r0 * n_x, 1, n_x)
+            return Xb, (flat(X), r0 * n_x, ONE, n_x)
         gather_rows(X, idx, r0, r1, block(wsc, a_off[0], rows, n_x))
-        return Xb, (wsc, a_off[0], 1, n_x)
+        return Xb, (wsc, a_off[0], ONE, n_x)
     m = X.shape[1]
     if packed[1] and in_order:
-        return Xb, (flat(X), r0, m, 1)
+        return Xb, (flat(X), r0, m, ONE)
     if in_order and rows == m and not x_rows:
-        return X, (flat(X), 0, m, 1)
+        return X, (flat(X), ZERO, m, ONE)
     if x_rows:
         gather_columns_of_rows(X, idx, r0, r1, Xb)
     else:
         gather_columns(X, idx, r0, r1, Xb)
-    return Xb, (wsc, a_off[0], rows, 1)
+    return Xb, (wsc, a_off[0], rows, ONE)
 
 
 @njit(**JIT)
@@ -287,4 +290,6 @@ def forward_pass(block_rows, X, x_rows, idx, theta, net, ws, scratch, packs, out
             forward_block(rows, theta, net, wsc, Xb, xin, scratch[c, 2], packs[c], fast)
             AL = block(wsc, a_off[L], dims[L], rows)
             for j in range(dims[L]):
-                out[j, r0:r1] = AL[j]
+                a, o = AL[j], out[j]
+                for i in range(rows):  # not out[j, r0:r1] = a (see activations.column_max)
+                    o[r0 + i] = a[i]
