@@ -233,16 +233,30 @@ def test_mnist_on_the_real_files_one_epoch(mnist_dir, tmp_path, capsys):
     assert float(out.split("Test accuracy: ")[1].split()[0]) > 0.9
 
 
+def assert_speaks_command_line(err):
+    """The advice is the command's (--data DIR, NNFAST_MNIST_DIR), not load_mnist's."""
+    assert "--data DIR" in err and "NNFAST_MNIST_DIR=DIR" in err, err
+    assert "load_mnist" not in err and "path argument" not in err, err
+
+
 def test_mnist_missing_data_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     status, _, err = run(capsys, "mnist", "--data", tmp_path / "nowhere")
     assert status == 2
-    assert err.startswith("nnfast mnist: error: MNIST folder ") and err.count("\n") == 1
+    assert err.startswith(f"nnfast mnist: error: MNIST folder {tmp_path / 'nowhere'} (from --data)")
+    assert err.count("\n") == 1
     assert "http" in err and "Traceback" not in err
+    assert_speaks_command_line(err)
+
+    status, _, err = run(capsys, "mnist", "--data", tmp_path)     # a folder without the files
+    assert status == 2 and f"not found in {tmp_path} (from --data)" in err
+    assert "train-images-idx3-ubyte[.gz]  (MISSING)" in err
+    assert_speaks_command_line(err)
 
     monkeypatch.delenv("NNFAST_MNIST_DIR", raising=False)
     status, _, err = run(capsys, "mnist")
     assert status == 2
-    assert "--data" in err and "NNFAST_MNIST_DIR" in err and "Traceback" not in err
+    assert "no --data DIR given and NNFAST_MNIST_DIR is not set" in err and "Traceback" not in err
+    assert_speaks_command_line(err)
 
 
 def test_mnist_unwritable_out_or_save_is_a_one_line_error_before_training(tiny_mnist, tmp_path,
@@ -344,6 +358,20 @@ def test_compare_run_checks_its_arguments_before_measuring(kw, error, message, m
         compare.run(quick=True, **kw)
 
 
+def test_compare_writes_into_the_common_output_folder_and_reports_progress(tmp_path,
+                                                                           monkeypatch, capsys):
+    from nnfast import compare
+
+    assert compare._parser().parse_args([]).out == cli.DEFAULT_OUT
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(compare, "_run_worker", lambda *a: None)     # nothing measured
+    compare.run(quick=True)
+    assert (tmp_path / cli.DEFAULT_OUT).is_dir() and not list(tmp_path.glob("*.png"))
+    err = capsys.readouterr().err
+    assert [line.split("]")[0].strip() for line in err.splitlines()] == [
+        "[1/4", "[2/4", "[3/4", "[4/4"], err
+
+
 def test_compare_forwards_its_arguments(monkeypatch, capsys):
     import types
 
@@ -432,6 +460,49 @@ def test_progress_bar_is_off_without_a_terminal_and_draws_with_one(monkeypatch, 
                      epochs=2, seed=0, callback=bar)
     assert updates[0].startswith("cost=") and updates[1] == 1 and updates[3] == 2
     assert updates[-1] == "closed"
+
+
+def test_sweep_draws_one_bar_weighted_by_hidden_size(tmp_path, monkeypatch, capsys):
+    bars = []
+
+    class FakeTqdm:
+        def __init__(self, total, **kw):
+            self.total, self.n, self.notes, self.kw = total, 0, [], kw
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix_str(self, s, refresh=True):
+            self.notes.append(s)
+
+        def write(self, text, file=None):
+            print("bar.write: " + text, file=file)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(progress, "_isatty", lambda stream: True)
+    monkeypatch.setattr(progress, "_tqdm", lambda: FakeTqdm)
+    status, out, _ = run(capsys, "sweep", "--hidden", "1,3", "--iterations", 20, "--out", tmp_path)
+    assert status == 0 and len(bars) == 1
+    bar = bars[0]
+    assert bar.total == (1 + 1) + (3 + 1) and bar.n == bar.total and bar.closed
+    assert bar.notes == ["n_h=1 done", "n_h=3 done"]
+    assert "{remaining}" in bar.kw["bar_format"]                   # the time left is shown
+    # The accuracy lines go above the bar, not through a plain print that it would overwrite.
+    assert "bar.write: Accuracy for 3 hidden units: " in out
+    bars.clear()
+    run(capsys, "sweep", "--hidden", "2", "--iterations", 20, "--out", tmp_path, "--quiet")
+    assert bars == []
+
+
+def test_help_says_when_the_progress_bar_appears(capsys):
+    for argv in (["--help"], ["mnist", "--help"], ["sweep", "--help"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        text = " ".join(capsys.readouterr().out.split())
+        assert "progress bar" in text.lower() and "tqdm" in text and "time left" in text, argv
 
 
 def test_decision_grid_is_the_chapters_and_confusion_matrix_counts():

@@ -384,3 +384,63 @@ def test_version_is_the_packages(capsys):
 def test_output_folder_is_ignored_by_git():
     ignored = (REPO / ".gitignore").read_text().split()
     assert f"{cli.DEFAULT_OUT}/" in ignored
+
+
+# ----------------------------------------------------------------------------------------
+# docs/chapter6/report.md: its conclusions follow from its own counts
+
+
+def _reproduce_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reproduce_chapter6",
+                                                  REPO / "scripts" / "reproduce_chapter6.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_comparison_verdict_follows_from_the_counts_it_prints():
+    import numpy as np
+
+    script = _reproduce_script()
+    assert script.sign_test_p(7, 0) == pytest.approx(2 / 2**7)
+    assert script.sign_test_p(6, 2) == pytest.approx(2 * (1 + 8 + 28) / 2**8)
+    assert script.sign_test_p(0, 0) == 1.0
+    base = np.full(10, 0.9)
+    cases = {  # ex. 5 ahead / level / behind -> verdict
+        "seven_none": ((7, 3, 0), "the two-hidden-layer network is better"),   # the old report
+        "six_two": ((6, 2, 2), "no consistent difference"),
+        "none_eight": ((0, 2, 8), "the 6.9.3 network is better"),
+    }
+    paired = {}
+    for name, ((ahead, level, behind), _) in cases.items():
+        paired[name] = (base, base + np.r_[[0.01] * ahead, [0.0] * level, [-0.01] * behind])
+    text = script.comparison_verdict(paired, 10, 0.1)
+    for name, ((ahead, level, behind), verdict) in cases.items():
+        assert (f"{name}: {verdict} (mean difference" in text
+                and f"ahead on {ahead}, level on {level} and behind on {behind} of 10" in text), text
+
+
+_VERDICT = re.compile(r"(\w+): (the two-hidden-layer network is better|the 6\.9\.3 network is "
+                      r"better|no consistent difference) \(mean difference [+-][\d.]+, ex\. 5 "
+                      r"ahead on (\d+), level on (\d+) and behind on (\d+) of (\d+) splits; sign "
+                      r"test p = ([\d.e-]+)\)")
+
+
+def test_committed_report_names_its_machine_and_its_conclusions_match_its_counts():
+    report = (REPO / "docs" / "chapter6" / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"^Made on .+ NumPy .+ Numba ", report, flags=re.M), "no machine line"
+    assert "## Which of these numbers another machine reproduces" in report
+    script = _reproduce_script()
+    verdicts = _VERDICT.findall(report)
+    assert len(verdicts) == 4, verdicts
+    for name, verdict, ahead, level, behind, splits, p in verdicts:
+        ahead, level, behind, splits = map(int, (ahead, level, behind, splits))
+        assert ahead + level + behind == splits, name
+        assert float(p) == pytest.approx(script.sign_test_p(ahead, behind), rel=0.05), name
+        significant = script.sign_test_p(ahead, behind) < script.SIGN_TEST_LEVEL
+        expected = ("no consistent difference" if not significant else
+                    "the two-hidden-layer network is better" if ahead > behind else
+                    "the 6.9.3 network is better")
+        assert verdict == expected, (name, verdict, ahead, behind)
