@@ -842,7 +842,8 @@ def run(quick=False, cases=None, impls=IMPLEMENTATIONS, dtypes=("float64", "floa
           + f"{time.perf_counter() - started:.0f} s in all.")
     os.makedirs(out, exist_ok=True)
     if not check_only:
-        saved = _plot(rows, impls, os.path.join(out, f"peers_{mode}.png"))
+        # One file per dtype selection, so a float32 run does not overwrite a float64 one.
+        saved = _plot(rows, impls, os.path.join(out, f"peers_{mode}_{'_'.join(dtypes)}.png"))
         print(f"plot: {saved}" if saved else "plot: not saved: matplotlib is not installed "
               "(pip install 'nnfast[plot]'); the tables above have every number")
     if json_path:
