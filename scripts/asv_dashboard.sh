@@ -161,7 +161,8 @@ for i in "${!todo[@]}"; do
     if [ "$i" -gt 0 ]; then
         left="about $(( elapsed * (${#todo[@]} - i) / i / 60 + 1 )) min left"
     else
-        left="about $(( (3 + 2 * (REPEATS - 1) / 3) * ${#todo[@]} )) min left (first estimate)"
+        # About 5 min for the whole suite once and 1 per further track_ run, on a quiet machine.
+        left="about $(( (5 + REPEATS - 1) * ${#todo[@]} )) min left (a first guess; measured from the next commit on)"
     fi
     echo
     echo "== commit $((i + 1))/${#todo[@]} ${c:0:8} $(git log -1 --format=%s "$c" | cut -c1-60)"
