@@ -50,6 +50,13 @@ from .activations import activation_backward, activation_forward
 #:   fully before the loop vectoriser sees it, and does not vectorise the unrolled scalars.
 TILES = {np.dtype(np.float32): (2, 32, True), np.dtype(np.float64): (3, 3, False)}
 
+#: The outer-product tile reads B's rows in place when they are at most this many
+#: elements apart (a block of the workspace), else they are packed.
+DIRECT_ROWS_MAX = 1024
+
+#: Non-literal int64 constants (see ``gemm``).
+ZERO, ONE = np.int64(0), np.int64(1)
+
 #: Write modes of a tile.
 STORE, ADD, BIAS = 0, 1, 2
 #: Epilogues on finished rows: none, A = g(Z), dZ = dA * g'(Z).
@@ -144,20 +151,84 @@ def _write(value, c, q, mode, bias):
 
 
 @njit(**JIT_INLINE)
-def _micro_outer(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
-    """The float32 tile: MR × NR accumulators in a stack array, one outer product per k."""
-    MR, NR, _ = _tile_shape(bp)
-    acc = _tile(bp)
+def _micro_outer(kc, A, B, C, mr, nr, mode, bias):
+    """The float32 tile: MR × NR accumulators in a stack array, one outer product per k.
+
+    A = (buf, base, row step, k step): a(i, k) = buf[base + i·row + k·kstep], any strides
+    (it is broadcast one value at a time); B = (buf, base, k step): b(k, j) = buf[base +
+    k·kstep + j], unit stride along j (its vector loads). Rows past ``mr`` read row
+    ``mr - 1`` again (valid memory; not written back). C = (buf, off, ldc).
+    """
+    a, a0, a_r, a_k = A
+    b, b0, b_k = B
+    c, c_off, ldc = C
+    MR, NR, _ = _tile_shape(c)
+    r1 = a0 + min(1, mr - 1) * a_r
+    acc = _tile(c)
     for q in range(MR * NR):
         acc[q] = 0
+    # Unsigned indices: a signed one carries Numba's negative-index wraparound check on
+    # every element, which turned the vector loads of B into element-by-element inserts.
+    ia, ib = np.uint64(a0), np.uint64(r1)
+    step_a, step_b = np.uint64(a_k), np.uint64(b_k)
+    kb = np.uint64(b0)
     for k in range(kc):
-        a0 = ap[k * MR]
-        a1 = ap[k * MR + 1]
-        b = k * NR
+        x0 = a[ia]
+        x1 = a[ib]
         for j in range(NR):
-            bj = bp[b + j]
-            acc[j] += a0 * bj
-            acc[NR + j] += a1 * bj
+            bj = b[kb + np.uint64(j)]
+            acc[j] += x0 * bj
+            acc[NR + j] += x1 * bj
+        ia += step_a
+        ib += step_a
+        kb += step_b
+    _write_tile(acc, c, c_off, ldc, mr, nr, mode, bias)
+
+
+@njit(**JIT_REDUCE_INLINE)
+def _micro_dot(kc, A, B, C, mr, nr, mode, bias):
+    """The float64 tile: 3 × 3 dot products along k, each a vector of partial sums.
+
+    A = (buf, base, row step): row i of A along k at buf[base + i·row:], unit stride;
+    B = (buf, base, column step): column j of B along k at buf[base + j·col:], unit
+    stride. Rows past ``mr`` and columns past ``nr`` read the last valid one again.
+    """
+    a, a0, a_r = A
+    b, b0, b_c = B
+    c, c_off, ldc = C
+    u0 = a[a0:a0 + kc]
+    u1 = a[a0 + min(1, mr - 1) * a_r:]
+    u2 = a[a0 + min(2, mr - 1) * a_r:]
+    v0 = b[b0:b0 + kc]
+    v1 = b[b0 + min(1, nr - 1) * b_c:]
+    v2 = b[b0 + min(2, nr - 1) * b_c:]
+    s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = c.dtype.type(0)
+    for k in range(kc):
+        p0, p1, p2 = u0[k], u1[k], u2[k]
+        q0, q1, q2 = v0[k], v1[k], v2[k]
+        s00 += p0 * q0
+        s01 += p0 * q1
+        s02 += p0 * q2
+        s10 += p1 * q0
+        s11 += p1 * q1
+        s12 += p1 * q2
+        s20 += p2 * q0
+        s21 += p2 * q1
+        s22 += p2 * q2
+    sums = ((s00, s01, s02), (s10, s11, s12), (s20, s21, s22))
+    bias_buf, b_off = bias
+    for i in range(mr):
+        row = c_off + i * ldc
+        bi = bias_buf[b_off + i] if mode == BIAS else s00
+        for j in range(nr):
+            _write(sums[i][j], c, row + j, mode, bi)
+
+
+@njit(**JIT_INLINE)
+def _write_tile(acc, c, c_off, ldc, mr, nr, mode, bias):
+    """Write the ``mr × nr`` valid part of an outer-product tile to C as ``mode`` says."""
+    MR, NR, _ = _tile_shape(c)
+    bias_buf, b_off = bias
     if mr == MR and nr == NR:  # a whole tile: constant trip counts, vector stores
         for i in range(MR):
             row = c[c_off + i * ldc:c_off + i * ldc + NR]
@@ -166,7 +237,7 @@ def _micro_outer(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
                 for j in range(NR):
                     row[j] += t[j]
             elif mode == BIAS:
-                bi = bias[b0 + i]
+                bi = bias_buf[b_off + i]
                 for j in range(NR):
                     row[j] = t[j] + bi
             else:
@@ -175,54 +246,14 @@ def _micro_outer(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
     else:
         for i in range(mr):
             row = c_off + i * ldc
+            bi = bias_buf[b_off + i] if mode == BIAS else acc[0]
             for j in range(nr):
-                _write(acc[i * NR + j], c, row + j, mode, bias[b0 + i] if mode == BIAS else acc[0])
-
-
-@njit(**JIT_REDUCE_INLINE)
-def _micro_dot(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
-    """The float64 tile: 3 × 3 dot products along k, each a vector of partial sums."""
-    a0, a1, a2 = ap[:kc], ap[kc:2 * kc], ap[2 * kc:3 * kc]
-    x0, x1, x2 = bp[:kc], bp[kc:2 * kc], bp[2 * kc:3 * kc]
-    s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = ap.dtype.type(0)
-    for k in range(kc):
-        u0, u1, u2 = a0[k], a1[k], a2[k]
-        v0, v1, v2 = x0[k], x1[k], x2[k]
-        s00 += u0 * v0
-        s01 += u0 * v1
-        s02 += u0 * v2
-        s10 += u1 * v0
-        s11 += u1 * v1
-        s12 += u1 * v2
-        s20 += u2 * v0
-        s21 += u2 * v1
-        s22 += u2 * v2
-    sums = ((s00, s01, s02), (s10, s11, s12), (s20, s21, s22))
-    for i in range(mr):
-        row = c_off + i * ldc
-        bi = bias[b0 + i] if mode == BIAS else s00
-        for j in range(nr):
-            _write(sums[i][j], c, row + j, mode, bi)
-
-
-def _micro(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
-    """One MR × NR tile of C from packed panels (the dtype's tile; see ``TILES``)."""
-    f = _micro_outer if tile_shape(ap.dtype)[2] else _micro_dot
-    f(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0)
-
-
-@overload(_micro, jit_options=JIT_INLINE)
-def _micro_compiled(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
-    f = _micro_outer if tile_shape(np.dtype(str(ap.dtype)))[2] else _micro_dot
-
-    def impl(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0):
-        f(kc, ap, bp, c, c_off, ldc, mr, nr, mode, bias, b0)
-    return impl
+                _write(acc[i * NR + j], c, row + j, mode, bi)
 
 
 @njit(**JIT)
 def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
-    """C[m × n] (=, +=, = bias +) A[m × k]·B[k × n], packed; see the module docstring.
+    """C[m × n] (=, +=, = bias +) A[m × k]·B[k × n]; see the module docstring.
 
     A, B : ``(buf, off, row_stride, col_stride)``, element (i, j) at ``buf[off + i·row_stride
     + j·col_stride]``. C : ``(buf, off, ldc)``, row-major. ``mode``: STORE, ADD or BIAS,
@@ -233,15 +264,23 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
     ``(KC, MC, NC)``, MC a multiple of MR and NC of NR; ``ap`` holds ≥ MC·KC and ``bp`` ≥
     KC·NC elements: allocated by the caller once per run (``pack_sizes``).
 
+    An operand is packed only when the tile cannot read it where it is: the outer-product
+    tile reads A one value at a time (any strides) and B along rows (packed unless its
+    rows are contiguous, and for a last, narrower column panel); the dot-product tile
+    reads rows of A and columns of B along k (packed unless contiguous along k).
+
     Every integer is passed as a non-literal int64 (``np.int64(1)``, not ``1``): Numba
     compiles a callee again for each literal value it is called with.
     """
-    MR, NR, k_major = _tile_shape(bp)
+    MR, NR, outer = _tile_shape(bp)
     a, a_off, a_rs, a_cs = A
     b, b_off, b_rs, b_cs = B
     c, c_off, ldc = C
-    bias_buf, b0 = bias
     kind, code, z, a_out = epi
+    a_direct = outer or a_cs == 1
+    # Rows of B far apart in memory (X in the chapter's layout: m elements apart) fall into
+    # few L1 sets and evict each other while a column strip is in use: packed instead.
+    b_direct = (b_cs == 1 and b_rs <= DIRECT_ROWS_MAX) if outer else b_rs == 1
     MC, NC = blocks[1], blocks[2]
     # k in equal steps of at most KC (784 = 4 × 196, not 3 × 256 + 16: a thin last step
     # would pay the tiles' fixed costs for little work).
@@ -251,15 +290,39 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
         for pc in range(0, max(k, 1), KC):
             kc = min(KC, k - pc)
             tile_mode = mode if pc == 0 else ADD
-            _pack(b, b_off, b_cs, b_rs, jc, nc, pc, kc, NR, k_major, bp)
+            if not b_direct:
+                _pack(b, b_off, b_cs, b_rs, jc, nc, pc, kc, NR, outer, bp)
             for ic in range(0, m, MC):
                 mc = min(MC, m - ic)
-                _pack(a, a_off, a_rs, a_cs, ic, mc, pc, kc, MR, k_major, ap)
+                if not a_direct:
+                    _pack(a, a_off, a_rs, a_cs, ic, mc, pc, kc, MR, outer, ap)
                 for jr in range(0, nc, NR):
-                    bpan = bp[jr * kc:]
+                    nr = min(NR, nc - jr)
+                    j0 = jc + jr
+                    if not b_direct:
+                        b_tile = (bp, jr * kc, NR if outer else kc)
+                    elif outer and nr < NR:  # a narrow last panel, copied with zeros after it
+                        _pack(b, b_off, b_cs, b_rs, j0, nr, pc, kc, NR, outer, bp)
+                        b_tile = (bp, ZERO, NR)
+                    else:
+                        b_tile = (b, b_off + pc * b_rs + j0 * b_cs, b_rs if outer else b_cs)
                     for ir in range(0, mc, MR):
-                        _micro(kc, ap[ir * kc:], bpan, c, c_off + (ic + ir) * ldc + jc + jr, ldc,
-                               min(MR, mc - ir), min(NR, nc - jr), tile_mode, bias_buf, b0 + ic + ir)
+                        mr = min(MR, mc - ir)
+                        i0 = ic + ir
+                        Ct = (c, c_off + i0 * ldc + j0, ldc)
+                        bt = (bias[0], bias[1] + i0)
+                        if outer:
+                            if a_direct:
+                                a_tile = (a, a_off + i0 * a_rs + pc * a_cs, a_rs, a_cs)
+                            else:
+                                a_tile = (ap, ir * kc, ONE, MR)
+                            _micro_outer(kc, a_tile, b_tile, Ct, mr, nr, tile_mode, bt)
+                        else:
+                            if a_direct:
+                                a_tile3 = (a, a_off + i0 * a_rs + pc, a_rs)
+                            else:
+                                a_tile3 = (ap, ir * kc, kc)
+                            _micro_dot(kc, a_tile3, b_tile, Ct, mr, nr, tile_mode, bt)
                 if pc + KC >= k and kind != EPI_NONE:  # these rows of C are final
                     for i in range(ic, ic + mc):
                         e = i * ldc + jc
