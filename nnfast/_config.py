@@ -47,14 +47,13 @@ BLOCK_BYTES = int(os.environ.get("NNFAST_BLOCK_BYTES", str(512 * 1024)))
 #: Layers with at least this many weights (n[l]·n[l-1]) run their three products through
 #: the packed kernel of ``_kernels/gemm.py``; smaller ones through the register-blocked
 #: loops of ``_kernels/dense.py``, which need no packing and win on the chapter's 2-4-1
-#: and 64-32-10 networks. A first layer fed X with one example per row always takes the
-#: packed kernel (its strides absorb the layout). See docs/ARCHITECTURE.md.
+#: and 64-32-10 networks. See docs/ARCHITECTURE.md.
 PACKED_MIN_WEIGHTS = int(os.environ.get("NNFAST_PACKED_MIN_WEIGHTS", "4096"))
 
 #: Cache blocks of the packed kernel, BLIS's (KC, MC, NC): a KC × NR panel of B stays in
-#: L1 (32 KB here), an MC × KC block of A in L2 (512 KB here), KC × NC of B in L3. Rows and
-#: columns of every block are whole tiles (``gemm.TILES``). Measured on 512 × 784 × 256
-#: (see docs/ARCHITECTURE.md).
+#: L1 (32 KB here), an MC × KC block of A in L2 (512 KB here), KC × NC of B in L3 (where
+#: an operand is packed at all: see ``gemm``). Rows and columns of every block are whole
+#: tiles. Measured on 512 × 784 × 256 (see docs/ARCHITECTURE.md).
 GEMM_BLOCKS = {"float32": (256, 96, 4096), "float64": (256, 96, 4096)}
 
 #: The fewest examples per block when a layer is packed: the examples are the column

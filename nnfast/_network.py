@@ -10,16 +10,13 @@ import numpy as np
 
 from . import _activations
 from ._config import BLOCK_BYTES, GEMM_BLOCKS, PACKED_MIN_ROWS, PACKED_MIN_WEIGHTS
-from ._kernels.gemm import tile_shape
+from ._kernels.gemm import pack_sizes, round_to_tiles
 
 
-def packed_layers(dims, x_rows):
-    """Which layers run through the packed kernel: ``[False, packed_1, ..., packed_L]``.
-
-    A layer with ``PACKED_MIN_WEIGHTS`` weights or more, and the first layer when X holds
-    one example per row (only the packed kernel reads that layout in place)."""
-    return [False] + [dims[l] * dims[l - 1] >= PACKED_MIN_WEIGHTS or (l == 1 and x_rows)
-                      for l in range(1, len(dims))]
+def packed_layers(dims):
+    """Which layers run through ``gemm``: ``[False, packed_1, ..., packed_L]``, those with
+    ``PACKED_MIN_WEIGHTS`` weights or more."""
+    return [False] + [dims[l] * dims[l - 1] >= PACKED_MIN_WEIGHTS for l in range(1, len(dims))]
 
 
 def block_rows(dims, batch, dtype, n_chunks=1, packed=False):
@@ -82,7 +79,7 @@ class Layout:
         # of softmax and its cost (3R).
         self.scratch_size = R * max(max(dims[1:]), 3)
         codes = np.array([0] + [_activations.CODES[name] for name in names], np.int64)
-        packed = packed_layers(dims, x_rows)
+        packed = packed_layers(dims)
         self.blocks, self.pack_size = self._gemm_blocks(packed)
         self.net = (np.array(dims, np.int64), w_off, b_off, codes, z_off, a_off,
                     np.array(packed, np.int64), self.blocks)
@@ -91,7 +88,6 @@ class Layout:
         """``(KC, MC, NC, split)`` for ``gemm`` and the size of one chunk's packing buffers
         (A's in ``[:split]``, B's after): the configured blocks, cut down to the largest
         product of the packed layers so that small networks do not carry big buffers."""
-        mr, nr, _ = tile_shape(self.dtype)
         KC, MC, NC = GEMM_BLOCKS[self.dtype.name]
         R = self.block_rows
         # (m, n, k) of the three products of each packed layer: forward, dW, dA_prev.
@@ -100,11 +96,12 @@ class Layout:
                             (self.dims[l - 1], R, self.dims[l]))]
         if not shapes:
             return np.zeros(4, np.int64), 0
-        up = lambda x, t: -(-x // t) * t  # noqa: E731  round up to whole tiles
-        kc = min(KC, max(k for _, _, k in shapes))
-        mc = min(up(MC, mr), up(max(m for m, _, _ in shapes), mr))
-        nc = min(up(NC, nr), up(max(n for _, n, _ in shapes), nr))
-        return np.array([kc, mc, nc, kc * mc], np.int64), kc * mc + kc * nc
+        k_most = max(k for _, _, k in shapes)
+        kc = min(KC, k_most)
+        mc = round_to_tiles(self.dtype, min(MC, max(m for m, _, _ in shapes)), 0)
+        nc = round_to_tiles(self.dtype, min(NC, max(n for _, n, _ in shapes)), 1)
+        size_a, size_b = pack_sizes(self.dtype, (kc, mc, nc), k_most)
+        return np.array([kc, mc, nc, size_a], np.int64), size_a + size_b
 
     def pack(self, params):
         """``[(W1, b1), ...]`` → a new flat ``theta`` of ``dtype``."""

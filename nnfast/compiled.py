@@ -158,11 +158,6 @@ def _whole_batch(X, params, names):
     return layout, theta, ws, scratch, grads, packs
 
 
-def _columns_input(X):
-    """``xin`` of a whole C-contiguous ``(n_x, m)`` X (see ``_kernels/loop.py``)."""
-    return X.reshape(-1), 0, X.shape[1], 1
-
-
 def _region(layout, ws, offsets, l):
     """A copy of Z[l] or A[l] ``(n[l], m)`` of the single block."""
     n, m = layout.dims[l], layout.block_rows
@@ -171,7 +166,7 @@ def _region(layout, ws, offsets, l):
 
 def _forward_whole(X, params, names):
     layout, theta, ws, scratch, _, packs = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, layout.net, ws[0], X, _columns_input(X), scratch[0, 2], packs[0], _fast())
+    forward_block(X.shape[1], theta, layout.net, ws[0], X, scratch[0, 2], packs[0], _fast())
     return layout, ws
 
 
@@ -202,8 +197,7 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     for l in range(1, len(layout.dims)):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
             ws[0, off:off + cache[key].size] = cache[key].ravel()
-    backward_block(X.shape[1], theta, layout.net, ws[0], X, _columns_input(X), Y, scratch[0], grads[0], packs[0],
-                   _fast())
+    backward_block(X.shape[1], theta, layout.net, ws[0], X, Y, scratch[0], grads[0], packs[0], _fast())
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 
@@ -237,7 +231,7 @@ def _plan(X, params, names, batch_size):
     dims = _dims(X, params)
     n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
     n_chunks = _n_chunks(batch_size, n_weights)
-    rows = block_rows(dims, batch_size, X.dtype, n_chunks, any(packed_layers(dims, x_rows)))
+    rows = block_rows(dims, batch_size, X.dtype, n_chunks, any(packed_layers(dims)))
     return Layout(dims, names, X.dtype, rows, x_rows), XK, n_chunks
 
 

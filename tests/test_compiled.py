@@ -143,17 +143,18 @@ def test_add_products_against_numpy(r, p, q, dtype, transposed, seed):
 
 @given(m=st.integers(0, 40), n=st.integers(0, 70), k=st.integers(0, 40), dtype=DTYPES,
        a_t=st.booleans(), b_t=st.booleans(), mode=st.sampled_from(["store", "add", "bias"]),
-       blocks=st.tuples(st.integers(1, 9), st.integers(1, 4), st.integers(1, 3)), seed=st.integers(0, 2**32 - 1))
-def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, seed):
+       blocks=st.tuples(st.integers(1, 9), st.integers(1, 4), st.integers(1, 3)), dot=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, dot, seed):
     """The packed product C (=, +=, = bias +) A·B against NumPy: every edge of the register
     tile (sizes on both sides of MR and NR), several cache blocks in each dimension
     (KC, MC, NC drawn small: 1–9 deep, 1–4 tiles of rows, 1–3 of columns), empty
-    dimensions, and operands stored transposed (read through their strides)."""
+    dimensions, operands stored transposed (read in place or packed, as the tile needs),
+    on the dot and the outer tile."""
     from nnfast._kernels import gemm as G
 
     rng = np.random.default_rng(seed)
-    mr, nr, _ = G.tile_shape(dtype)
-    KC, MC, NC = blocks[0], blocks[1] * mr, blocks[2] * nr
+    KC, MC, NC = blocks[0], G.round_to_tiles(dtype, blocks[1], 0), G.round_to_tiles(dtype, blocks[2], 1)
     A = rng.standard_normal((k, m) if a_t else (m, k)).astype(dtype)
     B = rng.standard_normal((n, k) if b_t else (k, n)).astype(dtype)
     A_ = A.T if a_t else A
@@ -165,12 +166,13 @@ def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, seed):
     before = buf.copy()
     view = buf[3:].reshape(m, ldc) if m else np.zeros((0, ldc), dtype)
     view[:, :n] = C0
-    sa, sb = G.pack_sizes(dtype, (KC, MC, NC))
+    sa, sb = G.pack_sizes(dtype, (KC, MC, NC), k)
     code = {"store": G.STORE, "add": G.ADD, "bias": G.BIAS}[mode]
     a_rs, a_cs = (1, m) if a_t else (k, 1)
     b_rs, b_cs = (1, k) if b_t else (n, 1)
     G.gemm(m, n, k, (A.reshape(-1), 0, a_rs, a_cs), (B.reshape(-1), 0, b_rs, b_cs), (buf, 3, ldc), code, (bias, 2),
-           (G.EPI_NONE, 0, buf, buf), True, np.array([KC, MC, NC], np.int64), np.zeros(sa, dtype), np.zeros(sb, dtype))
+           (G.EPI_NONE, 0, buf, buf), dot, True, np.array([KC, MC, NC], np.int64), np.zeros(sa, dtype),
+           np.zeros(sb, dtype))
     product = A_.astype(np.float64) @ B_.astype(np.float64)
     expected = {"store": product, "add": C0 + product, "bias": product + bias[2:2 + m, None]}[mode]
     extra = {"store": 0, "add": np.abs(C0), "bias": np.abs(bias[2:2 + m, None])}[mode]

@@ -11,8 +11,7 @@ works on several output rows at once so that each input row is loaded once per g
             dA_prev = Wᵀ·dZ                     (6.38)     ``dense_backward_input``
 
 These serve the small layers (the chapter's 2-4-1 and 64-32-10); layers with more weights
-than ``_config.PACKED_MIN_WEIGHTS``, and a first layer fed X with one example per row, go
-through the packed kernel of ``gemm.py`` instead.
+than ``_config.PACKED_MIN_WEIGHTS`` go through ``gemm.py`` instead.
 
 The dot-product kernels compile with ``JIT_REDUCE`` (``reassoc``), which lets LLVM keep
 several partial sums per dot product in one vector register; the sums are then added in a
@@ -170,6 +169,18 @@ def _dot_add(d, x, dW, j, k):
     for i in range(d.size):
         s += d[i] * x[i]
     dW[j, k] += s
+
+
+@njit(**JIT)
+def dense_backward_params_rows(dZ, XR, dW, db):
+    """``dense_backward_params`` for a block of X with one example per row (a packed first
+    layer in float64, which has no outer tile; see ``gemm.py``).
+
+    dZ : (n, rows); XR : (rows, p); dW : (n, p); db : (n,). dW += dZ·XR is a sum of whole
+    rows of XR: the blocked loop of the other products.
+    """
+    add_row_sums(dZ, db)
+    _add_products(dZ, XR, dW)
 
 
 @njit(**JIT)

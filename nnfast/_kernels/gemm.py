@@ -39,16 +39,22 @@ from numba.np.arrayobj import make_array, populate_array
 from .._config import JIT, JIT_INLINE, JIT_REDUCE_INLINE
 from .activations import activation_backward, activation_forward
 
-#: The register tile per dtype, chosen by measurement on AVX2 (micro-kernel alone, KC = 256,
-#: one core, Zen 3; see docs/ARCHITECTURE.md):
-#: - float32, outer products: 2 rows × 32 columns, k-major panels. For each k, four vector
-#:   loads of B, two broadcasts of A, eight FMAs into eight vector accumulators: 83 GFLOP/s
-#:   (4 × 16: 68; 3 × 32: 56, its three broadcasts spill).
-#: - float64, dot products: 3 × 3, panels contiguous along k. Nine vector accumulators of
-#:   partial sums over k, six loads per nine FMAs: 33 GFLOP/s. The outer-product form
-#:   runs at 4–5 GFLOP/s in float64 whatever the tile: LLVM unrolls its short column loop
-#:   fully before the loop vectoriser sees it, and does not vectorise the unrolled scalars.
-TILES = {np.dtype(np.float32): (2, 32, True), np.dtype(np.float64): (3, 3, False)}
+#: The two register tiles, chosen by measurement on AVX2 (tile alone, KC = 256, one core,
+#: Zen 3; see docs/ARCHITECTURE.md):
+#: - outer products (float32 only), 2 rows × 32 columns: for each k, four vector loads of a
+#:   row of B, two broadcasts of A, eight FMAs into eight vector accumulators: 78–83
+#:   GFLOP/s (4 × 16: 68; 3 × 32: 56, its three broadcasts spill). Needs B's rows
+#:   contiguous. In float64 LLVM unrolls any column loop short enough to keep the tile in
+#:   registers (≤ 16) before the loop vectoriser sees it, and does not vectorise the
+#:   unrolled scalars: 4–5 GFLOP/s whatever the tile, so float64 has no outer tile.
+#: - dot products (both dtypes), 3 × 3: nine vector accumulators of partial sums along k,
+#:   six loads per nine FMAs: 33 GFLOP/s float64, 50 float32. Needs rows of A and columns
+#:   of B contiguous along k — which dW += dZ·A_prevᵀ has in the chapter's layout.
+OUTER_TILE = {np.dtype(np.float32): (2, 32)}
+DOT_TILE = (3, 3)
+
+#: Longest step along k of the dot tile (see ``gemm``); packing buffers are sized for it.
+DOT_KC = 2048
 
 #: The outer-product tile reads B's rows in place when they are at most this many
 #: elements apart (a block of the workspace), else they are packed.
@@ -63,25 +69,32 @@ STORE, ADD, BIAS = 0, 1, 2
 EPI_NONE, EPI_FORWARD, EPI_BACKWARD = 0, 1, 2
 
 
-def tile_shape(dtype):
-    """(MR, NR, k_major) of the register tile for ``dtype`` (see ``TILES``)."""
-    return TILES[np.dtype(dtype)]
+def tile_shape(dtype, dot):
+    """(MR, NR) of the tile a product in ``dtype`` runs on (the dot tile where the dtype
+    has no outer one)."""
+    return DOT_TILE if dot or np.dtype(dtype) not in OUTER_TILE else OUTER_TILE[np.dtype(dtype)]
 
 
-def _tile_shape(buf):
-    return tile_shape(buf.dtype)
+def _outer_shape(buf):
+    return OUTER_TILE.get(buf.dtype, (0, 0))
 
 
-@overload(_tile_shape, jit_options=JIT_INLINE)
-def _tile_shape_compiled(buf):
-    shape = tile_shape(np.dtype(str(buf.dtype)))  # constants for the loops below
+@overload(_outer_shape, jit_options=JIT_INLINE)
+def _outer_shape_compiled(buf):
+    shape = OUTER_TILE.get(np.dtype(str(buf.dtype)), (0, 0))  # constants for the loops
     return lambda buf: shape
+
+
+@njit(**JIT_INLINE)
+def has_outer_tile(buf):
+    """Whether ``buf``'s dtype has an outer-product tile (a compile-time constant)."""
+    return _outer_shape(buf)[0] > 0
 
 
 @intrinsic
 def _stack_tile(typingctx, like):
-    """The MR × NR accumulator tile for ``like``'s dtype: a 1-D array on the stack."""
-    mr, nr, _ = tile_shape(np.dtype(str(like.dtype)))
+    """The outer tile's accumulators for ``like``'s dtype: a 1-D array on the stack."""
+    mr, nr = OUTER_TILE[np.dtype(str(like.dtype))]
     n = mr * nr
     out_type = types.Array(like.dtype, 1, "C")
 
@@ -97,7 +110,7 @@ def _stack_tile(typingctx, like):
 
 
 def _tile(like):
-    mr, nr, _ = tile_shape(like.dtype)
+    mr, nr = OUTER_TILE[like.dtype]
     return np.zeros(mr * nr, like.dtype)
 
 
@@ -152,7 +165,7 @@ def _write(value, c, q, mode, bias):
 
 @njit(**JIT_INLINE)
 def _micro_outer(kc, A, B, C, mr, nr, mode, bias):
-    """The float32 tile: MR × NR accumulators in a stack array, one outer product per k.
+    """The outer tile: MR × NR accumulators in a stack array, one outer product per k.
 
     A = (buf, base, row step, k step): a(i, k) = buf[base + i·row + k·kstep], any strides
     (it is broadcast one value at a time); B = (buf, base, k step): b(k, j) = buf[base +
@@ -162,7 +175,7 @@ def _micro_outer(kc, A, B, C, mr, nr, mode, bias):
     a, a0, a_r, a_k = A
     b, b0, b_k = B
     c, c_off, ldc = C
-    MR, NR, _ = _tile_shape(c)
+    MR, NR = _outer_shape(c)
     r1 = a0 + min(1, mr - 1) * a_r
     acc = _tile(c)
     for q in range(MR * NR):
@@ -187,13 +200,13 @@ def _micro_outer(kc, A, B, C, mr, nr, mode, bias):
 
 @njit(**JIT_REDUCE_INLINE)
 def _micro_dot(kc, A, B, C, mr, nr, mode, bias):
-    """The float64 tile: 3 × 3 dot products along k, each a vector of partial sums.
+    """The dot tile: 3 × 3 dot products along k, each a vector of partial sums.
 
-    A = (buf, base, row step): row i of A along k at buf[base + i·row:], unit stride;
+    A = (buf, base, row step, ·): row i of A along k at buf[base + i·row:], unit stride;
     B = (buf, base, column step): column j of B along k at buf[base + j·col:], unit
     stride. Rows past ``mr`` and columns past ``nr`` read the last valid one again.
     """
-    a, a0, a_r = A
+    a, a0, a_r, _ = A
     b, b0, b_c = B
     c, c_off, ldc = C
     u0 = a[a0:a0 + kc]
@@ -227,7 +240,7 @@ def _micro_dot(kc, A, B, C, mr, nr, mode, bias):
 @njit(**JIT_INLINE)
 def _write_tile(acc, c, c_off, ldc, mr, nr, mode, bias):
     """Write the ``mr × nr`` valid part of an outer-product tile to C as ``mode`` says."""
-    MR, NR, _ = _tile_shape(c)
+    MR, NR = _outer_shape(c)
     bias_buf, b_off = bias
     if mr == MR and nr == NR:  # a whole tile: constant trip counts, vector stores
         for i in range(MR):
@@ -251,8 +264,27 @@ def _write_tile(acc, c, c_off, ldc, mr, nr, mode, bias):
                 _write(acc[i * NR + j], c, row + j, mode, bi)
 
 
+def _tile_product(dot, kc, A, B, C, mr, nr, mode, bias):
+    """One tile of C on the dot or the outer tile (the dot tile where the dtype has no
+    outer one)."""
+    (_micro_dot if dot or C[0].dtype not in OUTER_TILE else _micro_outer)(kc, A, B, C, mr, nr, mode, bias)
+
+
+@overload(_tile_product, jit_options=JIT_INLINE)
+def _tile_product_compiled(dot, kc, A, B, C, mr, nr, mode, bias):
+    if np.dtype(str(C[0].dtype)) not in OUTER_TILE:  # never compile an outer tile here
+        return lambda dot, kc, A, B, C, mr, nr, mode, bias: _micro_dot(kc, A, B, C, mr, nr, mode, bias)
+
+    def impl(dot, kc, A, B, C, mr, nr, mode, bias):
+        if dot:
+            _micro_dot(kc, A, B, C, mr, nr, mode, bias)
+        else:
+            _micro_outer(kc, A, B, C, mr, nr, mode, bias)
+    return impl
+
+
 @njit(**JIT)
-def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
+def gemm(m, n, k, A, B, C, mode, bias, epi, dot, fast, blocks, ap, bp):
     """C[m × n] (=, +=, = bias +) A[m × k]·B[k × n]; see the module docstring.
 
     A, B : ``(buf, off, row_stride, col_stride)``, element (i, j) at ``buf[off + i·row_stride
@@ -260,31 +292,37 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
     with row i's bias at ``bias = (buf, off)``: ``buf[off + i]``. ``epi = (kind, code, z,
     a)``: once C's rows are final, kind EPI_FORWARD writes A = g(C) and EPI_BACKWARD
     multiplies C by g'(Z) (``code`` the activation; element (i, j) of Z and A at
-    ``z[i·ldc + j]``, ``a[i·ldc + j]``: 1-D views laid out like C). ``blocks`` starts with
-    ``(KC, MC, NC)``, MC a multiple of MR and NC of NR; ``ap`` holds ≥ MC·KC and ``bp`` ≥
-    KC·NC elements: allocated by the caller once per run (``pack_sizes``).
+    ``z[i·ldc + j]``, ``a[i·ldc + j]``: 1-D views laid out like C). ``dot``: run on the
+    dot tile (always, in a dtype without an outer one). ``blocks`` starts with ``(KC, MC,
+    NC)``, multiples of both tiles' MR and NR; ``ap`` holds ≥ MC·KC and ``bp`` ≥ KC·NC
+    elements: allocated by the caller once per run (``pack_sizes``).
 
-    An operand is packed only when the tile cannot read it where it is: the outer-product
-    tile reads A one value at a time (any strides) and B along rows (packed unless its
-    rows are contiguous, and for a last, narrower column panel); the dot-product tile
-    reads rows of A and columns of B along k (packed unless contiguous along k).
+    An operand is packed only when the tile cannot read it where it is: the outer tile
+    reads A one value at a time (any strides) and B along rows (packed unless its rows
+    are contiguous and close, and for a narrower last column panel); the dot tile reads
+    rows of A and columns of B along k (packed unless contiguous along k).
 
     Every integer is passed as a non-literal int64 (``np.int64(1)``, not ``1``): Numba
     compiles a callee again for each literal value it is called with.
     """
-    MR, NR, outer = _tile_shape(bp)
+    OMR, ONR = _outer_shape(bp)
+    dot = dot or OMR == 0
+    MR, NR = (DOT_TILE[0], DOT_TILE[1]) if dot else (OMR, ONR)
+    outer = not dot
     a, a_off, a_rs, a_cs = A
     b, b_off, b_rs, b_cs = B
     c, c_off, ldc = C
     kind, code, z, a_out = epi
     a_direct = outer or a_cs == 1
-    # Rows of B far apart in memory (X in the chapter's layout: m elements apart) fall into
-    # few L1 sets and evict each other while a column strip is in use: packed instead.
+    # Rows of B far apart in memory fall into few L1 sets and evict each other while a
+    # column strip is in use: packed instead.
     b_direct = (b_cs == 1 and b_rs <= DIRECT_ROWS_MAX) if outer else b_rs == 1
     MC, NC = blocks[1], blocks[2]
     # k in equal steps of at most KC (784 = 4 × 196, not 3 × 256 + 16: a thin last step
-    # would pay the tiles' fixed costs for little work).
-    KC = -(-k // -(-k // blocks[0])) if k > 0 else 1
+    # would pay the tiles' fixed costs for little work) — for the dot tile, of at most
+    # DOT_KC: each step ends in nine horizontal sums, so it wants long ones.
+    k_step = DOT_KC if dot else blocks[0]
+    KC = -(-k // -(-k // k_step)) if k > 0 else 1
     for jc in range(0, n, NC):
         nc = min(NC, n - jc)
         for pc in range(0, max(k, 1), KC):
@@ -307,22 +345,15 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
                     else:
                         b_tile = (b, b_off + pc * b_rs + j0 * b_cs, b_rs if outer else b_cs)
                     for ir in range(0, mc, MR):
-                        mr = min(MR, mc - ir)
                         i0 = ic + ir
-                        Ct = (c, c_off + i0 * ldc + j0, ldc)
-                        bt = (bias[0], bias[1] + i0)
-                        if outer:
-                            if a_direct:
-                                a_tile = (a, a_off + i0 * a_rs + pc * a_cs, a_rs, a_cs)
-                            else:
-                                a_tile = (ap, ir * kc, ONE, MR)
-                            _micro_outer(kc, a_tile, b_tile, Ct, mr, nr, tile_mode, bt)
+                        if a_direct:
+                            a_tile = (a, a_off + i0 * a_rs + pc * a_cs, a_rs, a_cs)
+                        elif outer:
+                            a_tile = (ap, ir * kc, ONE, MR)
                         else:
-                            if a_direct:
-                                a_tile3 = (a, a_off + i0 * a_rs + pc, a_rs)
-                            else:
-                                a_tile3 = (ap, ir * kc, kc)
-                            _micro_dot(kc, a_tile3, b_tile, Ct, mr, nr, tile_mode, bt)
+                            a_tile = (ap, ir * kc, kc, ONE)
+                        _tile_product(dot, kc, a_tile, b_tile, (c, c_off + i0 * ldc + j0, ldc), min(MR, mc - ir),
+                                      nr, tile_mode, (bias[0], bias[1] + i0))
                 if pc + KC >= k and kind != EPI_NONE:  # these rows of C are final
                     for i in range(ic, ic + mc):
                         e = i * ldc + jc
@@ -333,8 +364,16 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, ap, bp):
                             activation_backward(code, z[e:e + nc], a_out[e:e + nc], c[s:s + nc], fast)
 
 
-def pack_sizes(dtype, blocks):
-    """Elements of the two packing buffers ``gemm`` needs for ``blocks = (KC, MC, NC)``."""
+def pack_sizes(dtype, blocks, k):
+    """Elements of the two packing buffers ``gemm`` needs for ``blocks = (KC, MC, NC)`` and
+    products at most ``k`` deep (the dot tile steps along k by up to DOT_KC; MC and NC
+    rounded up to whole tiles of either shape)."""
     KC, MC, NC = blocks
-    mr, nr, _ = tile_shape(dtype)
-    return KC * (-(-MC // mr) * mr), KC * (-(-NC // nr) * nr)
+    kc = min(max(KC, DOT_KC), max(k, 1))
+    return kc * round_to_tiles(dtype, MC, 0), kc * round_to_tiles(dtype, NC, 1)
+
+
+def round_to_tiles(dtype, x, axis):
+    """x rounded up to a multiple of both tiles' extent along ``axis`` (0: MR, 1: NR)."""
+    step = np.lcm(tile_shape(dtype, True)[axis], tile_shape(dtype, False)[axis])
+    return int(-(-x // step) * step)

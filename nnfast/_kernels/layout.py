@@ -1,5 +1,5 @@
-"""Gathers of a batch's examples into a block of the workspace (shuffled mini-batches; an X
-with one example per row whose first layer is small)."""
+"""Gathers of a block's examples into the workspace, in the layout its first layer's
+kernels read: shuffled mini-batches, and the blocks of an X held in the other layout."""
 
 from numba import njit
 
@@ -17,6 +17,16 @@ def gather_columns(src, idx, r0, r1, dst):
 
 
 @njit(**JIT)
+def gather_columns_of_rows(src, idx, r0, r1, dst):
+    """dst[:, i - r0] = src[idx[i], :] for i in [r0, r1): examples held as rows, gathered
+    into the chapter's layout.  src : (m, n); dst : (n, r1 - r0)."""
+    for i in range(r0, r1):
+        s = src[idx[i]]
+        for k in range(s.size):
+            dst[k, i - r0] = s[k]
+
+
+@njit(**JIT)
 def gather_rows(src, idx, r0, r1, dst):
     """dst[i - r0, :] = src[idx[i], :] for i in [r0, r1).  src : (m, n); dst : (r1 - r0, n)."""
     for i in range(r0, r1):
@@ -26,11 +36,20 @@ def gather_rows(src, idx, r0, r1, dst):
             d[k] = s[k]
 
 
+#: Examples per pass of ``gather_rows_of_columns``: 16 rows of dst being written stay in
+#: L1 while each row of src is read along them.
+_GATHER_ROWS = 16
+
+
 @njit(**JIT)
-def gather_columns_of_rows(src, idx, r0, r1, dst):
-    """dst[:, i - r0] = src[idx[i], :] for i in [r0, r1): examples held as rows, gathered
-    into the chapter's layout.  src : (m, n); dst : (n, r1 - r0)."""
-    for i in range(r0, r1):
-        s = src[idx[i]]
-        for k in range(s.size):
-            dst[k, i - r0] = s[k]
+def gather_rows_of_columns(src, idx, r0, r1, dst):
+    """dst[i - r0, :] = src[:, idx[i]] for i in [r0, r1): a block of a ``(n, m)`` X, one
+    example per column, transposed into one example per row. src : (n, m); dst :
+    (r1 - r0, n). A few examples at a time, so that both sides stay in cache."""
+    n = src.shape[0]
+    for i0 in range(r0, r1, _GATHER_ROWS):
+        i1 = min(i0 + _GATHER_ROWS, r1)
+        for k in range(n):
+            s = src[k]
+            for i in range(i0, i1):
+                dst[i - r0, k] = s[idx[i]]

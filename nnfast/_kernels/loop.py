@@ -17,9 +17,10 @@ Data layout (built by ``nnfast._network``):
   ``packs (n_chunks, ·)``: per-chunk work buffers, allocated once per run by the caller,
   never here.
 
-A block's input reaches the packed kernel as ``xin = (buffer, offset, feature stride,
-example stride)`` — the strides absorb the layout, so X is never transposed or copied
-whole — and the small kernels as a ``(n_x, rows)`` C-contiguous ``Xb``.
+A block's input reaches the kernels as ``Xb``, C-contiguous: ``(rows, n_x)`` (one example
+per row) when layer 1 is packed in float64, else ``(n_x, rows)`` — X itself where it already is that
+block, else the block's examples gathered into the workspace, transposed where the
+layouts differ: never a full copy of X (see ``_block_input``).
 
 A gradient pass splits the batch into blocks, gives each chunk (≈ thread) a contiguous
 run of blocks, runs forward then backward per block while it is in cache, and
@@ -32,9 +33,10 @@ from numba import njit, prange
 
 from .._config import JIT, JIT_PARALLEL
 from .activations import activation_backward, activation_forward, output_forward
-from .dense import add_row_sums, dense_backward_input, dense_backward_params, dense_forward
-from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, STORE, gemm
-from .layout import gather_columns, gather_columns_of_rows, gather_rows
+from .dense import (add_row_sums, dense_backward_input, dense_backward_params, dense_backward_params_rows,
+                    dense_forward)
+from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, STORE, gemm, has_outer_tile
+from .layout import gather_columns, gather_columns_of_rows, gather_rows, gather_rows_of_columns
 from .loss import cost_sum_from_logits
 from .views import block, flat
 
@@ -60,11 +62,11 @@ def _packs(pack, net):
 
 
 @njit(**JIT)
-def forward_block(rows, theta, net, ws, Xb, xin, tmp, pack, fast):
+def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
-    Xb : the block's input ``(n_x, rows)`` for a small first layer; ``xin`` the same input
-    for a packed one (see the module docstring). Z[l] and A[l] are written at
+    Xb : the block's input, C-contiguous: ``(rows, n_x)`` if layer 1 is packed and the
+    dtype float64, else ``(n_x, rows)`` (see ``_block_input``). Z[l] and A[l] are written at
     ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch; pack : one chunk's
     packing buffers. ``fast``: mathfast's exp/tanh (else libm).
     """
@@ -78,10 +80,14 @@ def forward_block(rows, theta, net, ws, Xb, xin, tmp, pack, fast):
         if packed[l]:
             # The hidden layers' activation is applied by the kernel to each finished
             # row block of Z while it is in cache; softmax (by columns) comes after.
+            # In float64 (no outer tile) layer 1 reads a block of X held as rows, along the
+            # features, on the dot tile: W1's rows and the examples, both in place.
             kind = EPI_FORWARD if l < L else EPI_NONE
-            gemm(n, rows, p, (theta, w_off[l], p, ONE), xin if l == 1 else (ws, a_off[l - 1], rows, ONE),
-                 (ws, z_off[l], rows), BIAS, (theta, b_off[l]), (kind, codes[l], ws, ws[a_off[l]:]), fast,
-                 blocks, ap, bp)
+            x_by_rows = l == 1 and not has_outer_tile(theta)
+            prev = (flat(Xb), ZERO, ONE, p) if x_by_rows else (flat(Xb) if l == 1 else ws,
+                                                               ZERO if l == 1 else a_off[l - 1], rows, ONE)
+            gemm(n, rows, p, (theta, w_off[l], p, ONE), prev, (ws, z_off[l], rows), BIAS, (theta, b_off[l]),
+                 (kind, codes[l], ws, ws[a_off[l]:]), x_by_rows, fast, blocks, ap, bp)
         else:
             W = block(theta, w_off[l], n, p)
             b = theta[b_off[l]:b_off[l] + n]
@@ -93,12 +99,12 @@ def forward_block(rows, theta, net, ws, Xb, xin, tmp, pack, fast):
 
 
 @njit(**JIT)
-def backward_block(rows, theta, net, ws, Xb, xin, Yb, scratch, grad, pack, fast):
+def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
     layer dW[l] += dZ[l]·A[l-1]ᵀ, db[l] += Σ dZ[l], dZ[l-1] = (W[l]ᵀ·dZ[l]) * g'(Z[l-1]).
-    Xb, xin : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``.
+    Xb : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``.
     ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn.
     """
     dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
@@ -115,15 +121,16 @@ def backward_block(rows, theta, net, ws, Xb, xin, Yb, scratch, grad, pack, fast)
     for l in range(L, 0, -1):
         n, p = dims[l], dims[l - 1]
         db = grad[b_off[l]:b_off[l] + n]
-        if packed[l]:
-            if l == 1:  # A[0]ᵀ: the input with its two strides swapped
-                src, off, rs, cs = xin
-                prevT = (src, off, cs, rs)
-            else:
-                prevT = (ws, a_off[l - 1], ONE, rows)
+        # dW += dZ·A_prevᵀ: its inner dimension is the block's examples, too short for the
+        # dot tile (nine horizontal sums per tile of 64), so it runs on the outer tile —
+        # or, in float64, which has none, on the small kernels.
+        if packed[l] and has_outer_tile(grad):  # A_prevᵀ, packed
+            prevT = (flat(Xb), ZERO, ONE, rows) if l == 1 else (ws, a_off[l - 1], ONE, rows)
             add_row_sums(dZ, db)
             gemm(n, p, rows, (scratch[cur], ZERO, rows, ONE), prevT, (grad, w_off[l], p), ADD, (db, ZERO),
-                 (EPI_NONE, ZERO, grad, grad), fast, blocks, ap, bp)
+                 (EPI_NONE, ZERO, grad, grad), False, fast, blocks, ap, bp)
+        elif packed[l] and l == 1:
+            dense_backward_params_rows(dZ, Xb, block(grad, w_off[l], n, p), db)
         else:
             dense_backward_params(dZ, Xb if l == 1 else block(ws, a_off[l - 1], p, rows),
                                   block(grad, w_off[l], n, p), db)
@@ -133,7 +140,8 @@ def backward_block(rows, theta, net, ws, Xb, xin, Yb, scratch, grad, pack, fast)
             if packed[l]:  # dZ[l-1] = Wᵀ·dZ * g'(Z[l-1]), the product by g' fused
                 gemm(p, rows, n, (theta, w_off[l], ONE, p), (scratch[1 - cur], ZERO, rows, ONE),
                      (scratch[cur], ZERO, rows), STORE, (db, ZERO),
-                     (EPI_BACKWARD, codes[l - 1], ws[z_off[l - 1]:], ws[a_off[l - 1]:]), fast, blocks, ap, bp)
+                     (EPI_BACKWARD, codes[l - 1], ws[z_off[l - 1]:], ws[a_off[l - 1]:]), False, fast, blocks,
+                     ap, bp)
             else:
                 dense_backward_input(block(theta, w_off[l], n, p), dZ, dA)
                 activation_backward(codes[l - 1], flat(block(ws, z_off[l - 1], p, rows)),
@@ -143,33 +151,35 @@ def backward_block(rows, theta, net, ws, Xb, xin, Yb, scratch, grad, pack, fast)
 
 @njit(**JIT)
 def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
-    """The input of examples idx[r0:r1]: ``(Xb, xin)`` as ``forward_block`` takes them.
+    """The input of examples idx[r0:r1], C-contiguous, as the first layer's kernels read it:
+    ``(rows, n_x)``, one example per row, for a packed first layer in float64 (``gemm``'s
+    dot tile then reads W1's rows and the examples along the features, both in place),
+    else ``(n_x, rows)``.
 
-    Used where it lies when the examples are consecutive (``in_order``) and the kernel
-    that reads it can: the packed kernel by strides (either layout), the small kernels
-    when the block is the whole of a ``(n_x, m)`` X. Otherwise the block is gathered into
-    the workspace: in X's own layout for the packed kernel, as ``(n_x, rows)`` for the
-    small ones.
+    Used where it lies when it already is that block (X held as rows, in order; the whole
+    of an ``(n_x, m)`` X), else gathered into the workspace — transposed block by block
+    when the layouts differ —, so that no full copy of X is ever made.
     """
     dims, a_off, packed = net[0], net[5], net[6]
     n_x = dims[0]
     rows = r1 - r0
+    if packed[1] and not has_outer_tile(wsc):
+        if x_rows and in_order:
+            return X[r0:r1]
+        Xb = block(wsc, a_off[0], rows, n_x)
+        if x_rows:
+            gather_rows(X, idx, r0, r1, Xb)
+        else:
+            gather_rows_of_columns(X, idx, r0, r1, Xb)
+        return Xb
+    if in_order and not x_rows and rows == X.shape[1]:
+        return X
     Xb = block(wsc, a_off[0], n_x, rows)
-    if packed[1] and x_rows:
-        if in_order:
-            return Xb, (flat(X), r0 * n_x, ONE, n_x)
-        gather_rows(X, idx, r0, r1, block(wsc, a_off[0], rows, n_x))
-        return Xb, (wsc, a_off[0], ONE, n_x)
-    m = X.shape[1]
-    if packed[1] and in_order:
-        return Xb, (flat(X), r0, m, ONE)
-    if in_order and rows == m and not x_rows:
-        return X, (flat(X), ZERO, m, ONE)
     if x_rows:
         gather_columns_of_rows(X, idx, r0, r1, Xb)
     else:
         gather_columns(X, idx, r0, r1, Xb)
-    return Xb, (wsc, a_off[0], rows, ONE)
+    return Xb
 
 
 @njit(**JIT)
@@ -188,17 +198,17 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, 
         r0 = start + blk * block_rows
         r1 = min(r0 + block_rows, stop)
         rows = r1 - r0
-        Xb, xin = _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc)
+        Xb = _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc)
         if in_order and rows == m:
             Yb = Y
         else:
             Yb = block(wsc, z_off[0], dims[L], rows)
             gather_columns(Y, idx, r0, r1, Yb)
-        forward_block(rows, theta, net, wsc, Xb, xin, tmp, packs[c], fast)
+        forward_block(rows, theta, net, wsc, Xb, tmp, packs[c], fast)
         if want_cost:
             cost += cost_sum_from_logits(codes[L], block(wsc, z_off[L], dims[L], rows),
                                          block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast)
-        backward_block(rows, theta, net, wsc, Xb, xin, Yb, scratch[c], grad, packs[c], fast)
+        backward_block(rows, theta, net, wsc, Xb, Yb, scratch[c], grad, packs[c], fast)
     return cost
 
 
@@ -286,8 +296,8 @@ def forward_pass(block_rows, X, x_rows, idx, theta, net, ws, scratch, packs, out
             r0 = blk * block_rows
             r1 = min(r0 + block_rows, m)
             rows = r1 - r0
-            Xb, xin = _block_input(X, x_rows, idx, True, r0, r1, net, wsc)
-            forward_block(rows, theta, net, wsc, Xb, xin, scratch[c, 2], packs[c], fast)
+            Xb = _block_input(X, x_rows, idx, True, r0, r1, net, wsc)
+            forward_block(rows, theta, net, wsc, Xb, scratch[c, 2], packs[c], fast)
             AL = block(wsc, a_off[L], dims[L], rows)
             for j in range(dims[L]):
                 a, o = AL[j], out[j]
