@@ -36,7 +36,7 @@ from .activations import activation_backward, activation_forward, output_forward
 from .dense import (add_row_sums, dense_backward_input, dense_backward_params, dense_backward_params_rows,
                     dense_forward)
 from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, STORE, gemm, has_outer_tile
-from .layout import gather_columns, gather_columns_of_rows, gather_rows, gather_rows_of_columns
+from .layout import gather, gather_columns
 from .loss import cost_sum_from_logits
 from .views import block, flat
 
@@ -163,22 +163,13 @@ def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
     dims, a_off, packed = net[0], net[5], net[6]
     n_x = dims[0]
     rows = r1 - r0
-    if packed[1] and not has_outer_tile(wsc):
-        if x_rows and in_order:
-            return X[r0:r1]
-        Xb = block(wsc, a_off[0], rows, n_x)
-        if x_rows:
-            gather_rows(X, idx, r0, r1, Xb)
-        else:
-            gather_rows_of_columns(X, idx, r0, r1, Xb)
-        return Xb
-    if in_order and not x_rows and rows == X.shape[1]:
+    to_rows = packed[1] and not has_outer_tile(wsc)
+    if in_order and x_rows and to_rows:
+        return X[r0:r1]
+    if in_order and not x_rows and not to_rows and rows == X.shape[1]:
         return X
-    Xb = block(wsc, a_off[0], n_x, rows)
-    if x_rows:
-        gather_columns_of_rows(X, idx, r0, r1, Xb)
-    else:
-        gather_columns(X, idx, r0, r1, Xb)
+    Xb = block(wsc, a_off[0], rows, n_x) if to_rows else block(wsc, a_off[0], n_x, rows)
+    gather(X, x_rows, idx, r0, r1, Xb, to_rows)
     return Xb
 
 
