@@ -60,13 +60,14 @@ DOT_KC = 2048
 #: elements apart (a block of the workspace), else they are packed.
 DIRECT_ROWS_MAX = 1024
 
-#: Non-literal int64 constants (see ``gemm``).
+# Every integer constant here is a NumPy int64, not a Python int: passed to gemm, a Python
+# int is a literal, and Numba compiles a callee again for each literal value.
 ZERO, ONE = np.int64(0), np.int64(1)
 
 #: Write modes of a tile.
-STORE, ADD, BIAS = 0, 1, 2
+STORE, ADD, BIAS = np.int64(0), np.int64(1), np.int64(2)
 #: Epilogues on finished rows: none, A = g(Z), dZ = dA * g'(Z).
-EPI_NONE, EPI_FORWARD, EPI_BACKWARD = 0, 1, 2
+EPI_NONE, EPI_FORWARD, EPI_BACKWARD = np.int64(0), np.int64(1), np.int64(2)
 
 
 def tile_shape(dtype, dot):

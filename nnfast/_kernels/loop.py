@@ -35,15 +35,10 @@ from .._config import JIT, JIT_PARALLEL
 from .activations import activation_backward, activation_forward, output_forward
 from .dense import (add_row_sums, dense_backward_input, dense_backward_params, dense_backward_params_rows,
                     dense_forward)
-from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, STORE, gemm, has_outer_tile
+from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, ONE, STORE, ZERO, gemm, has_outer_tile
 from .layout import gather, gather_columns
 from .loss import cost_sum_from_logits
 from .views import block, flat
-
-# The integers passed to gemm, as non-literal int64 (see gemm's docstring).
-ZERO, ONE = np.int64(0), np.int64(1)
-ADD, BIAS, STORE = np.int64(ADD), np.int64(BIAS), np.int64(STORE)
-EPI_BACKWARD, EPI_FORWARD, EPI_NONE = np.int64(EPI_BACKWARD), np.int64(EPI_FORWARD), np.int64(EPI_NONE)
 
 
 @njit(**JIT)
