@@ -80,9 +80,9 @@ class Layout:
         self.scratch_size = R * max(max(dims[1:]), 3)
         codes = np.array([0] + [_activations.CODES[name] for name in names], np.int64)
         packed = packed_layers(dims)
-        self.blocks, self.pack_size = self._gemm_blocks(packed)
+        blocks, self.pack_size = self._gemm_blocks(packed)
         self.net = (np.array(dims, np.int64), w_off, b_off, codes, z_off, a_off,
-                    np.array(packed, np.int64), self.blocks)
+                    np.array(packed, np.int64), blocks)
 
     def _gemm_blocks(self, packed):
         """``(KC, MC, NC, split)`` for ``gemm`` and the size of one chunk's packing buffers

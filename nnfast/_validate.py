@@ -346,7 +346,8 @@ def prepare(X, Y, parameters, activations, *, dtype=None, rows_ok=False):
     Returns
     -------
     X, Y, params, names, dims, dtype
-        ``X``/``Y`` C-contiguous in ``dtype`` (X possibly Fortran-contiguous, ``rows_ok``) (``Y`` None if not given), ``params`` a list of
+        ``X``/``Y`` C-contiguous in ``dtype`` (X Fortran-contiguous when given so and
+        ``rows_ok``; ``Y`` None if not given), ``params`` a list of
         ``(W, b)`` pairs converted to ``dtype`` (new arrays when conversion was needed; never
         written to), ``names`` the activation names, ``dims`` the layer sizes.
     """

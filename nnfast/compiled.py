@@ -318,8 +318,7 @@ def _forward_output(X, params, names, math=None):
     ws, scratch, _, packs, _ = layout.buffers(n_chunks, backward=False)
     out = np.empty((layout.dims[-1], m), X.dtype)
     forward_pass(layout.block_rows, XK, layout.x_rows, np.arange(m), layout.pack(params), layout.net, ws, scratch,
-                 packs, out,
-                 _fast(math))
+                 packs, out, _fast(math))
     return out
 
 

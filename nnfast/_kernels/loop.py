@@ -12,15 +12,16 @@ Data layout (built by ``nnfast._network``):
   place ``Z[l]``/``A[l]`` ``(n[l], rows)`` of one block in a workspace row, ``a_off[0]``/
   ``z_off[0]`` the block's X and Y; ``packed[l]`` sends layer l's products through the
   packed kernel of ``gemm.py`` (else the small-layer kernels of ``dense.py``), ``blocks``
-  is that kernel's ``(KC, MC, NC)``;
+  is that kernel's ``(KC, MC, NC)`` and where a chunk's ``packs`` row splits into the
+  buffers of A and B;
 - ``ws (n_chunks, ·)``, ``scratch (n_chunks, 3, ·)``, ``grads (n_chunks, theta.size)``,
   ``packs (n_chunks, ·)``: per-chunk work buffers, allocated once per run by the caller,
   never here.
 
 A block's input reaches the kernels as ``Xb``, C-contiguous: ``(rows, n_x)`` (one example
-per row) when layer 1 is packed in float64, else ``(n_x, rows)`` — X itself where it already is that
-block, else the block's examples gathered into the workspace, transposed where the
-layouts differ: never a full copy of X (see ``_block_input``).
+per row) when layer 1 is packed in float64, else ``(n_x, rows)`` — X itself where it
+already is that block, else the block's examples gathered into the workspace, transposed
+where the layouts differ: never a full copy of X (see ``_block_input``).
 
 A gradient pass splits the batch into blocks, gives each chunk (≈ thread) a contiguous
 run of blocks, runs forward then backward per block while it is in cache, and
