@@ -32,10 +32,6 @@ JIT_INLINE = {**JIT, "forceinline": True}
 #: ``mathfast`` function. Results are the same on every run of the same build.
 JIT_REDUCE = {**JIT, "fastmath": FASTMATH | {"reassoc"}}
 
-#: The dot-product tile of ``_kernels/gemm.py``: dot products (``reassoc``) inlined into
-#: the loop around it, which calls it once per tile.
-JIT_REDUCE_INLINE = {**JIT_REDUCE, "forceinline": True}
-
 #: Options of the kernels with a ``prange`` loop over chunks of examples.
 JIT_PARALLEL = {**JIT, "parallel": True}
 

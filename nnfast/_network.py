@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _activations
 from ._config import BLOCK_BYTES, GEMM_BLOCKS, PACKED_MIN_ROWS, PACKED_MIN_WEIGHTS
-from ._kernels.gemm import pack_sizes, round_to_tiles
+from ._kernels.gemm import pack_size, round_to_tiles
 
 
 def packed_layers(dims):
@@ -85,9 +85,9 @@ class Layout:
                     np.array(packed, np.int64), blocks)
 
     def _gemm_blocks(self, packed):
-        """``(KC, MC, NC, split)`` for ``gemm`` and the size of one chunk's packing buffers
-        (A's in ``[:split]``, B's after): the configured blocks, cut down to the largest
-        product of the packed layers so that small networks do not carry big buffers."""
+        """``(KC, MC, NC)`` for ``gemm`` and the size of one chunk's packing buffer: the
+        configured blocks, cut down to the largest product of the packed layers so that
+        small networks do not carry big buffers."""
         KC, MC, NC = GEMM_BLOCKS[self.dtype.name]
         R = self.block_rows
         # (m, n, k) of the three products of each packed layer: forward, dW, dA_prev.
@@ -95,13 +95,12 @@ class Layout:
                   for s in ((self.dims[l], R, self.dims[l - 1]), (self.dims[l], self.dims[l - 1], R),
                             (self.dims[l - 1], R, self.dims[l]))]
         if not shapes:
-            return np.zeros(4, np.int64), 0
+            return np.zeros(3, np.int64), 0
         k_most = max(k for _, _, k in shapes)
         kc = min(KC, k_most)
         mc = round_to_tiles(self.dtype, min(MC, max(m for m, _, _ in shapes)), 0)
         nc = round_to_tiles(self.dtype, min(NC, max(n for _, n, _ in shapes)), 1)
-        size_a, size_b = pack_sizes(self.dtype, (kc, mc, nc), k_most)
-        return np.array([kc, mc, nc, size_a], np.int64), size_a + size_b
+        return np.array([kc, mc, nc], np.int64), pack_size((kc, mc, nc))
 
     def pack(self, params):
         """``[(W1, b1), ...]`` → a new flat ``theta`` of ``dtype``."""

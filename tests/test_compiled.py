@@ -143,14 +143,12 @@ def test_add_products_against_numpy(r, p, q, dtype, transposed, seed):
 
 @given(m=st.integers(0, 40), n=st.integers(0, 70), k=st.integers(0, 40), dtype=DTYPES,
        a_t=st.booleans(), b_t=st.booleans(), mode=st.sampled_from(["store", "add", "bias"]),
-       blocks=st.tuples(st.integers(1, 9), st.integers(1, 4), st.integers(1, 3)), dot=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
-def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, dot, seed):
+       blocks=st.tuples(st.integers(1, 9), st.integers(1, 4), st.integers(1, 3)), seed=st.integers(0, 2**32 - 1))
+def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, seed):
     """The packed product C (=, +=, = bias +) A·B against NumPy: every edge of the register
     tile (sizes on both sides of MR and NR), several cache blocks in each dimension
     (KC, MC, NC drawn small: 1–9 deep, 1–4 tiles of rows, 1–3 of columns), empty
-    dimensions, operands stored transposed (read in place or packed, as the tile needs),
-    on the dot and the outer tile."""
+    dimensions, operands stored transposed (read in place or packed, as the tile needs)."""
     from nnfast._kernels import gemm as G
 
     rng = np.random.default_rng(seed)
@@ -166,13 +164,12 @@ def test_gemm_against_numpy(m, n, k, dtype, a_t, b_t, mode, blocks, dot, seed):
     before = buf.copy()
     view = buf[3:].reshape(m, ldc) if m else np.zeros((0, ldc), dtype)
     view[:, :n] = C0
-    sa, sb = G.pack_sizes(dtype, (KC, MC, NC), k)
     code = {"store": G.STORE, "add": G.ADD, "bias": G.BIAS}[mode]
     a_rs, a_cs = (1, m) if a_t else (k, 1)
     b_rs, b_cs = (1, k) if b_t else (n, 1)
     G.gemm(m, n, k, (A.reshape(-1), 0, a_rs, a_cs), (B.reshape(-1), 0, b_rs, b_cs), (buf, 3, ldc), code, (bias, 2),
-           (G.EPI_NONE, 0, buf, buf), dot, True, np.array([KC, MC, NC], np.int64), np.zeros(sa, dtype),
-           np.zeros(sb, dtype))
+           (G.EPI_NONE, 0, buf, buf), True, np.array([KC, MC, NC], np.int64),
+           np.zeros(G.pack_size((KC, MC, NC)), dtype))
     product = A_.astype(np.float64) @ B_.astype(np.float64)
     expected = {"store": product, "add": C0 + product, "bias": product + bias[2:2 + m, None]}[mode]
     extra = {"store": 0, "add": np.abs(C0), "bias": np.abs(bias[2:2 + m, None])}[mode]
@@ -313,8 +310,12 @@ def test_train_mini_batch(net, batch, epochs, shuffle, seed):
     dims = [X.shape[0]] + [params[f"W{l}"].shape[0] for l in range(1, len(acts) + 1)]
     kw = dict(learning_rate=0.05, epochs=epochs, batch_size=batch, shuffle=shuffle, seed=seed,
               parameters=params)
-    res = nnfast.train(X, Y, dims, acts, **kw)
-    ref = nnfast.train(X, Y, dims, acts, backend="reference", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a diverging run warns; it is excluded below
+        res = nnfast.train(X, Y, dims, acts, **kw)
+        ref = nnfast.train(X, Y, dims, acts, backend="reference", **kw)
+    # A diverged run would pass as NaN == NaN and compare nothing.
+    assume(np.isfinite(ref.costs).all() and max(np.max(np.abs(v)) for v in ref.parameters.values()) < 1e6)
     assert res.costs.shape == (epochs,)
     np.testing.assert_allclose(res.costs, ref.costs, rtol=1e-9, atol=1e-12)
     for key in ref.parameters:

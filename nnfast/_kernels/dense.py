@@ -172,18 +172,6 @@ def _dot_add(d, x, dW, j, k):
 
 
 @njit(**JIT)
-def dense_backward_params_rows(dZ, XR, dW, db):
-    """``dense_backward_params`` for a block of X with one example per row (a packed first
-    layer in float64, which has no outer tile; see ``gemm.py``).
-
-    dZ : (n, rows); XR : (rows, p); dW : (n, p); db : (n,). dW += dZ·XR is a sum of whole
-    rows of XR: the blocked loop of the other products.
-    """
-    add_row_sums(dZ, db)
-    _add_products(dZ, XR, dW)
-
-
-@njit(**JIT)
 def dense_backward_input(W, dZ, dA_prev):
     """dA_prev = Wᵀ·dZ, the gradient flowing to the previous layer's activations.
 

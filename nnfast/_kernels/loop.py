@@ -12,16 +12,14 @@ Data layout (built by ``nnfast._network``):
   place ``Z[l]``/``A[l]`` ``(n[l], rows)`` of one block in a workspace row, ``a_off[0]``/
   ``z_off[0]`` the block's X and Y; ``packed[l]`` sends layer l's products through the
   packed kernel of ``gemm.py`` (else the small-layer kernels of ``dense.py``), ``blocks``
-  is that kernel's ``(KC, MC, NC)`` and where a chunk's ``packs`` row splits into the
-  buffers of A and B;
+  is that kernel's ``(KC, MC, NC)``;
 - ``ws (n_chunks, ·)``, ``scratch (n_chunks, 3, ·)``, ``grads (n_chunks, theta.size)``,
-  ``packs (n_chunks, ·)``: per-chunk work buffers, allocated once per run by the caller,
+  ``packs (n_chunks, ·)`` (``gemm``'s packing buffer): per-chunk work buffers, allocated once per run by the caller,
   never here.
 
-A block's input reaches the kernels as ``Xb``, C-contiguous: ``(rows, n_x)`` (one example
-per row) when layer 1 is packed in float64, else ``(n_x, rows)`` — X itself where it
-already is that block, else the block's examples gathered into the workspace, transposed
-where the layouts differ: never a full copy of X (see ``_block_input``).
+A block's input reaches the kernels as ``Xb``, C-contiguous ``(n_x, rows)``: X itself
+where it already is that block, else the block's examples gathered into the workspace,
+transposed where the layouts differ: never a full copy of X (see ``_block_input``).
 
 A gradient pass splits the batch into blocks, gives each chunk (≈ thread) a contiguous
 run of blocks, runs forward then backward per block while it is in cache, and
@@ -34,9 +32,8 @@ from numba import njit, prange
 
 from .._config import JIT, JIT_PARALLEL
 from .activations import activation_backward, activation_forward, output_forward
-from .dense import (add_row_sums, dense_backward_input, dense_backward_params, dense_backward_params_rows,
-                    dense_forward)
-from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, ONE, STORE, ZERO, gemm, has_outer_tile
+from .dense import add_row_sums, dense_backward_input, dense_backward_params, dense_forward
+from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, ONE, STORE, ZERO, gemm
 from .layout import gather, gather_columns
 from .loss import cost_sum_from_logits
 from .views import block, flat
@@ -51,24 +48,15 @@ def sgd_update(theta, grad, step):
 
 
 @njit(**JIT)
-def _packs(pack, net):
-    """The two packing buffers of ``gemm`` in one chunk's ``pack`` row."""
-    split = net[7][3]
-    return pack[:split], pack[split:]
-
-
-@njit(**JIT)
 def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
-    Xb : the block's input, C-contiguous: ``(rows, n_x)`` if layer 1 is packed and the
-    dtype float64, else ``(n_x, rows)`` (see ``_block_input``). Z[l] and A[l] are written at
-    ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch; pack : one chunk's
-    packing buffers. ``fast``: mathfast's exp/tanh (else libm).
+    Xb : the block's input, C-contiguous ``(n_x, rows)`` (see ``_block_input``). Z[l] and
+    A[l] are written at ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch;
+    pack : one chunk's packing buffer. ``fast``: mathfast's exp/tanh (else libm).
     """
     dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
     L = dims.size - 1
-    ap, bp = _packs(pack, net)
     for l in range(1, L + 1):
         n, p = dims[l], dims[l - 1]
         Z = block(ws, z_off[l], n, rows)
@@ -76,14 +64,10 @@ def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
         if packed[l]:
             # The hidden layers' activation is applied by the kernel to each finished
             # row block of Z while it is in cache; softmax (by columns) comes after.
-            # In float64 (no outer tile) layer 1 reads a block of X held as rows, along the
-            # features, on the dot tile: W1's rows and the examples, both in place.
             kind = EPI_FORWARD if l < L else EPI_NONE
-            x_by_rows = l == 1 and not has_outer_tile(theta)
-            prev = (flat(Xb), ZERO, ONE, p) if x_by_rows else (flat(Xb) if l == 1 else ws,
-                                                               ZERO if l == 1 else a_off[l - 1], rows, ONE)
+            prev = (flat(Xb), ZERO, rows, ONE) if l == 1 else (ws, a_off[l - 1], rows, ONE)
             gemm(n, rows, p, (theta, w_off[l], p, ONE), prev, (ws, z_off[l], rows), BIAS, (theta, b_off[l]),
-                 (kind, codes[l], ws, ws[a_off[l]:]), x_by_rows, fast, blocks, ap, bp)
+                 (kind, codes[l], ws, ws[a_off[l]:]), fast, blocks, pack)
         else:
             W = block(theta, w_off[l], n, p)
             b = theta[b_off[l]:b_off[l] + n]
@@ -105,7 +89,6 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
     """
     dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
     L = dims.size - 1
-    ap, bp = _packs(pack, net)
     n = dims[L]
     dZ = block(scratch[0], 0, n, rows)
     AL = flat(block(ws, a_off[L], n, rows))
@@ -117,16 +100,11 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
     for l in range(L, 0, -1):
         n, p = dims[l], dims[l - 1]
         db = grad[b_off[l]:b_off[l] + n]
-        # dW += dZ·A_prevᵀ: its inner dimension is the block's examples, too short for the
-        # dot tile (nine horizontal sums per tile of 64), so it runs on the outer tile —
-        # or, in float64, which has none, on the small kernels.
-        if packed[l] and has_outer_tile(grad):  # A_prevᵀ, packed
+        if packed[l]:  # dW += dZ·A_prevᵀ, A_prevᵀ packed
             prevT = (flat(Xb), ZERO, ONE, rows) if l == 1 else (ws, a_off[l - 1], ONE, rows)
             add_row_sums(dZ, db)
             gemm(n, p, rows, (scratch[cur], ZERO, rows, ONE), prevT, (grad, w_off[l], p), ADD, (db, ZERO),
-                 (EPI_NONE, ZERO, grad, grad), False, fast, blocks, ap, bp)
-        elif packed[l] and l == 1:
-            dense_backward_params_rows(dZ, Xb, block(grad, w_off[l], n, p), db)
+                 (EPI_NONE, ZERO, grad, grad), fast, blocks, pack)
         else:
             dense_backward_params(dZ, Xb if l == 1 else block(ws, a_off[l - 1], p, rows),
                                   block(grad, w_off[l], n, p), db)
@@ -136,8 +114,7 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
             if packed[l]:  # dZ[l-1] = Wᵀ·dZ * g'(Z[l-1]), the product by g' fused
                 gemm(p, rows, n, (theta, w_off[l], ONE, p), (scratch[1 - cur], ZERO, rows, ONE),
                      (scratch[cur], ZERO, rows), STORE, (db, ZERO),
-                     (EPI_BACKWARD, codes[l - 1], ws[z_off[l - 1]:], ws[a_off[l - 1]:]), False, fast, blocks,
-                     ap, bp)
+                     (EPI_BACKWARD, codes[l - 1], ws[z_off[l - 1]:], ws[a_off[l - 1]:]), fast, blocks, pack)
             else:
                 dense_backward_input(block(theta, w_off[l], n, p), dZ, dA)
                 activation_backward(codes[l - 1], flat(block(ws, z_off[l - 1], p, rows)),
@@ -147,25 +124,17 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
 
 @njit(**JIT)
 def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
-    """The input of examples idx[r0:r1], C-contiguous, as the first layer's kernels read it:
-    ``(rows, n_x)``, one example per row, for a packed first layer in float64 (``gemm``'s
-    dot tile then reads W1's rows and the examples along the features, both in place),
-    else ``(n_x, rows)``.
-
-    Used where it lies when it already is that block (X held as rows, in order; the whole
-    of an ``(n_x, m)`` X), else gathered into the workspace — transposed block by block
-    when the layouts differ —, so that no full copy of X is ever made.
+    """The input of examples idx[r0:r1] as the first layer's kernels read it, C-contiguous
+    ``(n_x, rows)``: the whole of an ``(n_x, m)`` X in order where it lies, else gathered
+    into the workspace — transposed block by block from X held as rows —, so that no full
+    copy of X is ever made.
     """
-    dims, a_off, packed = net[0], net[5], net[6]
-    n_x = dims[0]
+    dims, a_off = net[0], net[5]
     rows = r1 - r0
-    to_rows = packed[1] and not has_outer_tile(wsc)
-    if in_order and x_rows and to_rows:
-        return X[r0:r1]
-    if in_order and not x_rows and not to_rows and rows == X.shape[1]:
+    if in_order and not x_rows and rows == X.shape[1]:
         return X
-    Xb = block(wsc, a_off[0], rows, n_x) if to_rows else block(wsc, a_off[0], n_x, rows)
-    gather(X, x_rows, idx, r0, r1, Xb, to_rows)
+    Xb = block(wsc, a_off[0], dims[0], rows)
+    gather(X, x_rows, idx, r0, r1, Xb)
     return Xb
 
 
