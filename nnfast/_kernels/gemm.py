@@ -5,8 +5,9 @@ The five loops (BLIS's ``bli_gemm_blk_var*``; names as in its papers):
 - ``jc`` over column blocks of C and B, ``NC`` wide;
 - ``pc`` over the inner dimension in steps of at most ``KC``: B[pc:pc+KC, jc:jc+NC] is
   packed into micro-panels of ``NR`` columns (``_pack_b``), each ``KC × NR`` and
-  contiguous, so a micro-panel stays in L1 while the tiles of a column strip use it —
-  unless B's rows can be read where they are (a block of the workspace);
+  contiguous, so a micro-panel stays in L1 while the tiles of a column strip use it (read
+  in place, rows of B a power of two apart — a block of 128 examples — fall into a few L1
+  sets and evict each other: float64 29 against 39 GFLOP/s at 512 columns);
 - ``ic`` over row blocks of ``MC``: the block of A stays in L2 while the column strips
   use it;
 - ``jr``, ``ir`` over the ``MR × NR`` tiles of the block, each computed by ``_micro``:
@@ -51,11 +52,6 @@ VECTOR_BYTES = 32
 
 #: Rows of the tile; its columns are two vectors (``tile_shape``).
 MR = 6
-
-#: The product reads B's rows in place when they are contiguous and at most this many
-#: elements apart (a block of the workspace); rows further apart (X in place, m apart) fall
-#: into a few L1 sets and evict each other while a column strip is in use, and are packed.
-DIRECT_ROWS_MAX = 0
 
 # Every integer constant here is a NumPy int64, not a Python int: passed to gemm, a Python
 # int is a literal, and Numba compiles a callee again for each literal value.
@@ -155,22 +151,19 @@ def _pack_b(b, off, rs, cs, k0, kc, j0, cols, dst):
     """B[k0:k0+kc, j0:j0+cols] (element (k, j) at ``b[off + k·rs + j·cs]``) into micro-panels
     of NR columns: (k, j) of panel t goes to ``dst[t·NR·kc + k·NR + j - t·NR]``, and
     columns past ``cols`` are zeros, so that every tile reads whole vectors."""
-    _, NR, _ = _tile_shape(dst)
+    _, NR, W = _tile_shape(dst)
     for t in range((cols + NR - 1) // NR):
         base = t * NR * kc
         width = min(NR, cols - t * NR)
         s = off + k0 * rs + (j0 + t * NR) * cs
-        if cs == 1:  # rows of B contiguous: read and write along them
+        if cs == 1 and width == NR:  # a whole panel of contiguous rows: vector copies
             for k in range(kc):
-                for j in range(width):
-                    dst[base + k * NR + j] = b[s + k * rs + j]
-        else:  # columns contiguous (B stored transposed): read along them
-            for j in range(width):
-                for k in range(kc):
-                    dst[base + k * NR + j] = b[s + k * rs + j * cs]
-        for k in range(kc):
-            for j in range(width, NR):
-                dst[base + k * NR + j] = 0
+                for j in range(0, NR, W):
+                    _vcopy(dst, base + k * NR + j, b, s + k * rs + j)
+        else:  # B stored transposed, or a last narrow panel
+            for k in range(kc):
+                for j in range(NR):
+                    dst[base + k * NR + j] = b[s + k * rs + j * cs] if j < width else 0
 
 
 @njit(**JIT)
@@ -255,10 +248,7 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, pack):
     ``(KC, MC, NC)``, MC a multiple of MR and NC of NR; ``pack`` holds ``pack_size(blocks)``
     elements, allocated by the caller once per run.
 
-    B is packed into ``pack`` unless its rows are contiguous and close
-    (``DIRECT_ROWS_MAX``); a narrower last column panel read in place is copied, with zeros
-    after it, first. A last row tile of fewer than MR rows is copied into the end of
-    ``pack``.
+    B is packed into ``pack``, a last row tile of A with fewer than MR rows into its end.
 
     Every integer is passed as a non-literal int64 (``np.int64(1)``, not ``1``): Numba
     compiles a callee again for each literal value it is called with.
@@ -269,7 +259,6 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, pack):
     b, b_off, b_rs, b_cs = B
     c, c_off, ldc = C
     kind, code, z, a_out = epi
-    b_direct = b_cs == 1 and b_rs <= DIRECT_ROWS_MAX
     MC, NC = blocks[1], blocks[2]
     # k in equal steps of at most KC (784 = 4 × 196, not 3 × 256 + 16: a thin last step
     # would pay the tiles' fixed costs for little work).
@@ -279,20 +268,13 @@ def gemm(m, n, k, A, B, C, mode, bias, epi, fast, blocks, pack):
         for pc in range(0, max(k, 1), KC):
             kc = min(KC, k - pc)
             tile_mode = mode if pc == 0 else ADD
-            if not b_direct:
-                _pack_b(b, b_off, b_rs, b_cs, pc, kc, jc, nc, bp)
+            _pack_b(b, b_off, b_rs, b_cs, pc, kc, jc, nc, bp)
             for ic in range(0, m, MC):
                 mc = min(MC, m - ic)
                 for jr in range(0, nc, NR):
                     nr = min(NR, nc - jr)
                     j0 = jc + jr
-                    if not b_direct:
-                        b_tile = (bp, jr * kc, NR)
-                    elif nr < NR:
-                        _pack_b(b, b_off, b_rs, b_cs, pc, kc, j0, nr, bp)
-                        b_tile = (bp, ZERO, NR)
-                    else:
-                        b_tile = (b, b_off + pc * b_rs + j0, b_rs)
+                    b_tile = (bp, jr * kc, NR)
                     for ir in range(0, mc, MR):
                         i0 = ic + ir
                         mr = min(MR, mc - ir)
