@@ -13,12 +13,12 @@ Switch backends by changing one import::
 import numpy as np
 import numba
 
-from . import _activations, reference
+from . import _activations, _workers, reference
 from ._activations import predictions_from_output
 from ._config import MATH, PARALLEL_MIN_WORK
 from ._kernels.activations import activation_backward, activation_forward, output_forward
 from ._kernels.dense import dense_backward_input, dense_backward_params, dense_forward
-from ._kernels.loop import backward_block, forward_block, forward_pass, gradient_pass, sgd_update, train_epochs
+from ._kernels.loop import backward_block, forward_block, forward_pass, sgd_update, train_epochs
 from ._kernels.loss import cost_sum_from_probabilities
 from ._network import Layout, block_rows, packed_layers
 from ._schedule import callback_chunks
@@ -241,7 +241,7 @@ class _Trainer:
     epochs e0..e1-1 in one kernel call."""
 
     def __init__(self, X, Y, params, names, learning_rate, orders, batch_size, math=None):
-        self.layout, self.X, n_chunks = _plan(X, params, names, batch_size)
+        self.layout, self.X, self.n_chunks = _plan(X, params, names, batch_size)
         self.theta = self.layout.pack(params)
         self.Y = Y
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
@@ -249,26 +249,27 @@ class _Trainer:
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.fast = _fast(math)
-        self.ws, self.scratch, self.grads, self.packs, self.chunk_costs = self.layout.buffers(n_chunks)
+        self.ws, self.scratch, self.grads, self.packs, self.chunk_costs = self.layout.buffers(self.n_chunks)
 
-    def _common(self):
+    def _epochs(self, epoch_start, epoch_stop, cost_every, batch_size, update):
+        costs = np.full(epoch_stop - epoch_start, np.nan)
         layout = self.layout
-        return (layout.block_rows, self.X, layout.x_rows, self.Y)
+        _workers.run(train_epochs, self.n_chunks, _workers.new_sync(), layout.block_rows, self.X, layout.x_rows,
+                     self.Y, self.orders, self.in_order, batch_size, epoch_start, epoch_stop, cost_every,
+                     self.learning_rate, update, self.theta, layout.net, self.ws, self.scratch, self.grads,
+                     self.packs, self.chunk_costs, costs, self.fast)
+        return costs
 
     def run(self, epoch_start, epoch_stop, cost_every=1):
         """Train epochs [epoch_start, epoch_stop); returns their costs (NaN where skipped)."""
-        costs = np.full(epoch_stop - epoch_start, np.nan)
-        train_epochs(*self._common(), self.orders, self.in_order, self.batch_size,
-                     epoch_start, epoch_stop, cost_every, self.learning_rate, self.theta, self.layout.net,
-                     self.ws, self.scratch, self.grads, self.packs, self.chunk_costs, costs, self.fast)
-        return costs
+        return self._epochs(epoch_start, epoch_stop, cost_every, self.batch_size, True)
 
     def gradient(self):
-        """(cost, grads) over all examples at the current parameters."""
+        """(cost, grads) over all examples at the current parameters (one batch of all of
+        them, in the first order, without an update)."""
         m = self.Y.shape[1]
-        cost = gradient_pass(*self._common(), self.orders[0], self.in_order, 0, m, self.theta, self.layout.net,
-                             self.ws, self.scratch, self.grads, self.packs, self.chunk_costs, True, self.fast)
-        return cost / m, self.layout.unpack(self.grads[0] / self.theta.dtype.type(m), prefix="d")
+        cost = self._epochs(0, 1, 1, m, False)[0]
+        return cost, self.layout.unpack(self.grads[0] / self.theta.dtype.type(m), prefix="d")
 
     def parameters(self):
         return self.layout.unpack(self.theta)
@@ -317,8 +318,8 @@ def _forward_output(X, params, names, math=None):
     n_chunks = max(1, min(numba.get_num_threads(), -(-m // layout.block_rows)))
     ws, scratch, _, packs, _ = layout.buffers(n_chunks, backward=False)
     out = np.empty((layout.dims[-1], m), X.dtype)
-    forward_pass(layout.block_rows, XK, layout.x_rows, np.arange(m), layout.pack(params), layout.net, ws, scratch,
-                 packs, out, _fast(math))
+    _workers.run(forward_pass, n_chunks, _workers.new_sync(), layout.block_rows, XK, layout.x_rows, np.arange(m),
+                 layout.pack(params), layout.net, ws, scratch, packs, out, _fast(math))
     return out
 
 

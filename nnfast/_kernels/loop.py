@@ -21,21 +21,22 @@ A block's input reaches the kernels as ``Xb``, C-contiguous ``(n_x, rows)``: X i
 where it already is that block, else the block's examples gathered into the workspace,
 transposed where the layouts differ: never a full copy of X (see ``_block_input``).
 
-A gradient pass splits the batch into blocks, gives each chunk (≈ thread) a contiguous
-run of blocks, runs forward then backward per block while it is in cache, and
-accumulates into the chunk's own gradient row; the rows are then summed in chunk order,
-so the result is the same on every run for a given number of chunks.
+A batch is split into blocks; each of T threads (the same kernel called T times from
+``nnfast._workers``, chunk t on thread t) takes a contiguous run of blocks, runs forward
+then backward per block while it is in cache, and accumulates into its own gradient row;
+at a barrier (``sync.wait``) the rows are summed in chunk order, each thread a slice of
+the parameters, so the result is the same on every run for a given number of chunks.
 """
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._config import JIT, JIT_PARALLEL
+from .._config import JIT
 from .activations import activation_backward, activation_forward, output_forward
 from .dense import add_row_sums, dense_backward_input, dense_backward_params, dense_forward
 from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, ONE, STORE, ZERO, gemm
 from .layout import gather, gather_columns
 from .loss import cost_sum_from_logits
+from .sync import wait
 from .views import block, flat
 
 
@@ -168,54 +169,41 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, 
     return cost
 
 
-@njit(**JIT_PARALLEL)
-def gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws, scratch,
-                  grads, packs, chunk_costs, want_cost, fast):
-    """Gradient sums over the examples idx[start:stop] into ``grads[0]``; returns the cost sum.
-
-    One chunk per row of ``grads``; with a single chunk everything runs on the calling
-    thread (no parallel region is entered: it would cost more than a small batch).
-    """
-    n_chunks = grads.shape[0]
-    n_blocks = (stop - start + block_rows - 1) // block_rows
-    # Chunk indices are passed as int64 in both branches: each distinct argument type
-    # (a literal 0, prange's uint64) would compile _run_chunk and its call tree again.
-    if n_chunks == 1:
-        c = np.int64(n_chunks - 1)
-        chunk_costs[0] = _run_chunk(c, c, n_blocks, block_rows, X, x_rows, Y, idx, in_order, start, stop,
-                                    theta, net, ws, scratch, grads, packs, want_cost, fast)
-    else:
-        for k in prange(n_chunks):
-            c = np.int64(k)
-            chunk_costs[c] = _run_chunk(c, c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks,
-                                        block_rows, X, x_rows, Y, idx, in_order, start, stop, theta,
-                                        net, ws, scratch, grads, packs, want_cost, fast)
-        total = grads[0]
-        for c in range(1, n_chunks):  # fixed order: deterministic for a chunk count
-            g = grads[c]
-            for q in range(total.size):
-                total[q] += g[q]
-    cost = 0.0
-    for c in range(n_chunks):
-        cost += chunk_costs[c]
-    return cost
+@njit(**JIT)
+def _reduce(grads, q0, q1, theta, step, update):
+    """grads[0][q] = Σ_c grads[c][q] for q in [q0, q1), summed in chunk order (the same
+    result on every run for a chunk count); with ``update``, then θ[q] -= step·grads[0][q]."""
+    total = grads[0]
+    for c in range(1, grads.shape[0]):
+        g = grads[c]
+        for q in range(q0, q1):
+            total[q] += g[q]
+    if update:
+        sgd_update(theta[q0:q1], total[q0:q1], step)
 
 
 @njit(**JIT)
-def train_epochs(block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_start, epoch_stop,
-                 cost_every, learning_rate, theta, net, ws, scratch, grads, packs, chunk_costs, costs_out,
+def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_start, epoch_stop,
+                 cost_every, learning_rate, update, theta, net, ws, scratch, grads, packs, chunk_costs, costs_out,
                  fast):
-    """Gradient descent for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17).
+    """Gradient descent for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17), as thread
+    ``t`` of ``grads.shape[0]``: every thread calls it with the same arguments but ``t``
+    (``nnfast._workers``), and they meet at the barrier ``sync`` twice per batch.
 
     Epoch e visits the examples in the order ``orders[e % len(orders)]`` (``in_order``:
-    that order is 0..m-1) in batches of
-    ``batch_size`` (the last one may be smaller); full batch is ``batch_size = m``, one
-    batch per epoch, i.e. one iteration of the chapter's loop. Every batch updates
-    θ := θ - α·(1/m_batch)·Σ∇. When ``e % cost_every == 0`` the epoch's cost — the mean of
-    its batches' costs, each from the forward pass before that batch's update — is written
-    to ``costs_out[e - epoch_start]``; other epochs skip the cost.
+    that order is 0..m-1) in batches of ``batch_size`` (the last one may be smaller); full
+    batch is ``batch_size = m``, one batch per epoch, i.e. one iteration of the chapter's
+    loop. Per batch, thread t runs its share of the blocks into ``grads[t]``; after the
+    first barrier it sums its slice of the parameters over the chunks and, with
+    ``update``, applies θ := θ - α·(1/m_batch)·Σ∇ to it; the second barrier keeps the next
+    batch from reading θ before every slice is updated. Without ``update`` (one batch: a
+    gradient) the sum is left in ``grads[0]``. When ``e % cost_every == 0`` the epoch's
+    cost — the mean of its batches' costs, each from the forward pass before that
+    batch's update — is written to ``costs_out[e - epoch_start]``; other epochs skip it.
     """
+    n_threads = grads.shape[0]
     m = Y.shape[1]
+    q0, q1 = t * theta.size // n_threads, (t + 1) * theta.size // n_threads
     for e in range(epoch_start, epoch_stop):
         idx = orders[e % orders.shape[0]]
         want_cost = e % cost_every == 0
@@ -223,39 +211,49 @@ def train_epochs(block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_s
         n_batches = 0
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
-            cost = gradient_pass(block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
-                                 scratch, grads, packs, chunk_costs, want_cost, fast)
-            sgd_update(theta, grads[0], learning_rate / (stop - start))
-            epoch_cost += cost / (stop - start)
+            n_blocks = (stop - start + block_rows - 1) // block_rows
+            chunk_costs[t] = _run_chunk(t, t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads, block_rows,
+                                        X, x_rows, Y, idx, in_order, start, stop, theta, net, ws, scratch, grads,
+                                        packs, want_cost, fast)
+            if not wait(sync, n_threads):
+                return
+            _reduce(grads, q0, q1, theta, learning_rate / (stop - start), update)
+            batch_cost = 0.0
+            for c in range(n_threads):
+                batch_cost += chunk_costs[c]
+            if not wait(sync, n_threads):
+                return
+            epoch_cost += batch_cost / (stop - start)
             n_batches += 1
-        if want_cost:
+        if want_cost and t == 0:
             costs_out[e - epoch_start] = epoch_cost / n_batches
 
 
-@njit(**JIT_PARALLEL)
-def forward_pass(block_rows, X, x_rows, idx, theta, net, ws, scratch, packs, out, fast):
-    """out = A[L] ``(n[L], m)`` of every example, forward only (``predict``).
+@njit(**JIT)
+def forward_pass(t, sync, block_rows, X, x_rows, idx, theta, net, ws, scratch, packs, out, fast):
+    """out = A[L] ``(n[L], m)`` of every example, forward only (``predict``), as thread
+    ``t`` of ``ws.shape[0]`` (``nnfast._workers``). The threads share nothing but ``out``,
+    in disjoint columns, so they never wait for each other (``sync`` is unused: the same
+    call as ``train_epochs``).
 
-    The examples go in blocks, one run of consecutive blocks per chunk (thread); nothing
-    of the backward pass is computed or stored. idx : 0..m-1 (blocks that must be
-    gathered are gathered through it).
+    The examples go in blocks, one run of consecutive blocks per thread; nothing of the
+    backward pass is computed or stored. idx : 0..m-1 (blocks that must be gathered are
+    gathered through it).
     """
     dims, a_off = net[0], net[5]
     L = dims.size - 1
     m = out.shape[1]
-    n_chunks = ws.shape[0]
+    n_threads = ws.shape[0]
     n_blocks = (m + block_rows - 1) // block_rows
-    for k in prange(n_chunks):
-        c = np.int64(k)
-        wsc = ws[c]
-        for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
-            r0 = blk * block_rows
-            r1 = min(r0 + block_rows, m)
-            rows = r1 - r0
-            Xb = _block_input(X, x_rows, idx, True, r0, r1, net, wsc)
-            forward_block(rows, theta, net, wsc, Xb, scratch[c, 2], packs[c], fast)
-            AL = block(wsc, a_off[L], dims[L], rows)
-            for j in range(dims[L]):
-                a, o = AL[j], out[j]
-                for i in range(rows):  # not out[j, r0:r1] = a (see activations.column_max)
-                    o[r0 + i] = a[i]
+    wst = ws[t]
+    for blk in range(t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads):
+        r0 = blk * block_rows
+        r1 = min(r0 + block_rows, m)
+        rows = r1 - r0
+        Xb = _block_input(X, x_rows, idx, True, r0, r1, net, wst)
+        forward_block(rows, theta, net, wst, Xb, scratch[t, 2], packs[t], fast)
+        AL = block(wst, a_off[L], dims[L], rows)
+        for j in range(dims[L]):
+            a, o = AL[j], out[j]
+            for i in range(rows):  # not out[j, r0:r1] = a (see activations.column_max)
+                o[r0 + i] = a[i]
