@@ -32,9 +32,6 @@ JIT_INLINE = {**JIT, "forceinline": True}
 #: ``mathfast`` function. Results are the same on every run of the same build.
 JIT_REDUCE = {**JIT, "fastmath": FASTMATH | {"reassoc"}}
 
-#: Options of the kernels with a ``prange`` loop over chunks of examples.
-JIT_PARALLEL = {**JIT, "parallel": True}
-
 #: Bytes of one block's workspace (inputs, Z and A of every layer): the block stays in
 #: the L2 cache between its forward and its backward pass. The number of examples per
 #: block follows from the layer sizes (see ``_network.block_rows``).

@@ -22,8 +22,8 @@ def test_every_kernel_uses_the_shared_jit_options():
 
 
 def test_fastmath_keeps_nan_and_inf_semantics():
-    from nnfast._config import FASTMATH, JIT, JIT_INLINE, JIT_PARALLEL, JIT_REDUCE
+    from nnfast._config import FASTMATH, JIT, JIT_INLINE, JIT_REDUCE
     assert not {"fast", "nnan", "ninf", "reassoc"} & set(FASTMATH)
-    for options in (JIT, JIT_INLINE, JIT_PARALLEL, JIT_REDUCE):
+    for options in (JIT, JIT_INLINE, JIT_REDUCE):
         assert options["cache"] is True
         assert not {"fast", "nnan", "ninf", "afn"} & set(options["fastmath"])
