@@ -122,18 +122,18 @@ def test_gradients(net):
 @given(r=st.integers(1, 9), p=st.integers(1, 9), q=st.integers(1, 2200), dtype=DTYPES,
        transposed=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_add_products_against_numpy(r, p, q, dtype, transposed, seed):
-    """The blocked product behind Z = W·A, dA = Wᵀ·dZ and dW1 += dZ1·XR: C += M·B for
-    every remainder of the 4 × 4 blocking and rows long enough to need several column
-    tiles (4 KB: 512 float64, 1024 float32), with M contiguous or a transposed view."""
+    """The blocked product behind Z = W·A and dA = Wᵀ·dZ: C += M·B for every remainder of
+    the 4 × 4 blocking and rows long enough to need several column tiles (4 KB: 512
+    float64, 1024 float32), with M = W or Wᵀ (W read in place)."""
     from nnfast._kernels.dense import _add_products
 
     rng = np.random.default_rng(seed)
-    M = rng.standard_normal((p, r) if transposed else (r, p)).astype(dtype)
-    M = M.T if transposed else M
+    W = rng.standard_normal((p, r) if transposed else (r, p)).astype(dtype)
+    M = W.T if transposed else W
     B = rng.standard_normal((p, q)).astype(dtype)
     C0 = rng.standard_normal((r, q)).astype(dtype)
     C = C0.copy()
-    _add_products(M, B, C)
+    _add_products(W, np.bool_(transposed), B, C)
     expected = C0.astype(np.float64) + M.astype(np.float64) @ B.astype(np.float64)
     # p + 1 terms per entry, each rounded once: scale by the sum of magnitudes.
     scale = np.abs(C0) + np.abs(M).astype(np.float64) @ np.abs(B).astype(np.float64)

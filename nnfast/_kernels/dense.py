@@ -18,19 +18,37 @@ several partial sums per dot product in one vector register; the sums are then a
 different order than a strict left-to-right loop would (same result on every run).
 """
 
+import numpy as np
 from numba import njit
 
-from .._config import JIT, JIT_REDUCE
+from .._config import JIT, JIT_INLINE, JIT_REDUCE
+
+# Non-literal flags: a literal True or False at a call site would compile the callee
+# once for each value.
+_W, _W_T = np.bool_(False), np.bool_(True)
 
 #: Columns of ``_add_products`` per pass, in bytes: four rows of C and four of B then
 #: take 32 KB, and stay in L1 while every row of B goes by.
 _TILE_BYTES = 4096
 
 
+@njit(**JIT_INLINE)
+def _coef(W, transposed, j, k):
+    """M[j, k] where M is W or, ``transposed``, Wᵀ."""
+    return W[k, j] if transposed else W[j, k]
+
+
+@njit(**JIT_INLINE)
+def _coefs(W, transposed, j, k):
+    """M[j, k:k+4] (M as in ``_coef``)."""
+    return (_coef(W, transposed, j, k), _coef(W, transposed, j, k + 1), _coef(W, transposed, j, k + 2),
+            _coef(W, transposed, j, k + 3))
+
+
 @njit(**JIT)
-def _add_products_columns(M, B, C, i0, i1):
+def _add_products_columns(W, transposed, B, C, i0, i1):
     """``_add_products`` on columns i0..i1-1 of B and C."""
-    r, p = M.shape
+    r, p = (W.shape[1], W.shape[0]) if transposed else (W.shape[0], W.shape[1])
     n = i1 - i0
     j = 0
     while j + 4 <= r:
@@ -38,10 +56,10 @@ def _add_products_columns(M, B, C, i0, i1):
         k = 0
         while k + 4 <= p:
             b0, b1, b2, b3 = B[k][i0:i1], B[k + 1][i0:i1], B[k + 2][i0:i1], B[k + 3][i0:i1]
-            m00, m01, m02, m03 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
-            m10, m11, m12, m13 = M[j + 1, k], M[j + 1, k + 1], M[j + 1, k + 2], M[j + 1, k + 3]
-            m20, m21, m22, m23 = M[j + 2, k], M[j + 2, k + 1], M[j + 2, k + 2], M[j + 2, k + 3]
-            m30, m31, m32, m33 = M[j + 3, k], M[j + 3, k + 1], M[j + 3, k + 2], M[j + 3, k + 3]
+            m00, m01, m02, m03 = _coefs(W, transposed, j, k)
+            m10, m11, m12, m13 = _coefs(W, transposed, j + 1, k)
+            m20, m21, m22, m23 = _coefs(W, transposed, j + 2, k)
+            m30, m31, m32, m33 = _coefs(W, transposed, j + 3, k)
             for i in range(n):
                 x0, x1, x2, x3 = b0[i], b1[i], b2[i], b3[i]
                 c0[i] += m00 * x0 + m01 * x1 + m02 * x2 + m03 * x3
@@ -51,7 +69,8 @@ def _add_products_columns(M, B, C, i0, i1):
             k += 4
         for k in range(k, p):  # the last inputs, one at a time
             x = B[k][i0:i1]
-            m0, m1, m2, m3 = M[j, k], M[j + 1, k], M[j + 2, k], M[j + 3, k]
+            m0, m1 = _coef(W, transposed, j, k), _coef(W, transposed, j + 1, k)
+            m2, m3 = _coef(W, transposed, j + 2, k), _coef(W, transposed, j + 3, k)
             for i in range(n):
                 c0[i] += m0 * x[i]
                 c1[i] += m1 * x[i]
@@ -63,23 +82,25 @@ def _add_products_columns(M, B, C, i0, i1):
         k = 0
         while k + 4 <= p:
             b0, b1, b2, b3 = B[k][i0:i1], B[k + 1][i0:i1], B[k + 2][i0:i1], B[k + 3][i0:i1]
-            m0, m1, m2, m3 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
+            m0, m1, m2, m3 = _coefs(W, transposed, j, k)
             for i in range(n):
                 c[i] += m0 * b0[i] + m1 * b1[i] + m2 * b2[i] + m3 * b3[i]
             k += 4
         for k in range(k, p):
             x = B[k][i0:i1]
-            m = M[j, k]
+            m = _coef(W, transposed, j, k)
             for i in range(n):
                 c[i] += m * x[i]
 
 
 @njit(**JIT)
-def _add_products(M, B, C):
-    """C += M·B, the inner loop along the contiguous rows of B and C, four × four at a time.
+def _add_products(W, transposed, B, C):
+    """C += M·B with M = W or, ``transposed``, Wᵀ (one compiled kernel for both: W is read
+    one coefficient at a time outside the inner loop, so the layout costs nothing there);
+    the inner loop runs along the contiguous rows of B and C, four × four at a time.
 
-    M : (r, p), any strides; B : (p, q); C : (r, q). Used for Z = W·A (+ b) and dA_prev = Wᵀ·dZ
-    (M the transposed view). Each pass of
+    W : (r, p), or (p, r) if transposed; B : (p, q); C : (r, q). Used for Z = W·A (+ b)
+    and dA_prev = Wᵀ·dZ. Each pass of
     the inner loop reads four rows of B and updates four rows of C with sixteen
     multiply-adds, so a row of C is loaded and stored once per four of B: one store per
     four FMAs (one per FMA, as in a one-input loop, ran at half the FMA rate: measured 12.6
@@ -90,7 +111,7 @@ def _add_products(M, B, C):
     q = B.shape[1]
     step = _TILE_BYTES // B.itemsize
     for i0 in range(0, q, step):
-        _add_products_columns(M, B, C, i0, min(i0 + step, q))
+        _add_products_columns(W, transposed, B, C, i0, min(i0 + step, q))
 
 
 @njit(**JIT)
@@ -101,7 +122,7 @@ def dense_forward(W, b, A_prev, Z):
     """
     for j in range(W.shape[0]):
         Z[j, :] = b[j]
-    _add_products(W, A_prev, Z)
+    _add_products(W, _W, A_prev, Z)
 
 
 @njit(**JIT_REDUCE)
@@ -178,4 +199,4 @@ def dense_backward_input(W, dZ, dA_prev):
     W : (n, p); dZ : (n, rows); dA_prev : (p, rows) output.
     """
     dA_prev[:] = 0
-    _add_products(W.T, dZ, dA_prev)
+    _add_products(W, _W_T, dZ, dA_prev)

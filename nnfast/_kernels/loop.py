@@ -30,7 +30,7 @@ the parameters, so the result is the same on every run for a given number of chu
 
 from numba import njit
 
-from .._config import JIT
+from .._config import JIT, JIT_IR_INLINE
 from .activations import activation_backward, activation_forward, output_forward
 from .dense import add_row_sums, dense_backward_input, dense_backward_params, dense_forward
 from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, ONE, STORE, ZERO, gemm
@@ -48,7 +48,7 @@ def sgd_update(theta, grad, step):
         theta[q] -= step * grad[q]
 
 
-@njit(**JIT)
+@njit(**JIT_IR_INLINE)
 def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
@@ -79,7 +79,7 @@ def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
             output_forward(codes[l], Z, A, tmp, fast)
 
 
-@njit(**JIT)
+@njit(**JIT_IR_INLINE)
 def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
@@ -123,7 +123,7 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
             dZ = dA
 
 
-@njit(**JIT)
+@njit(**JIT_IR_INLINE)
 def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
     """The input of examples idx[r0:r1] as the first layer's kernels read it, C-contiguous
     ``(n_x, rows)``: the whole of an ``(n_x, m)`` X in order where it lies, else gathered
@@ -139,7 +139,7 @@ def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
     return Xb
 
 
-@njit(**JIT)
+@njit(**JIT_IR_INLINE)
 def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
                scratch, grads, packs, want_cost, fast):
     """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]."""
