@@ -75,3 +75,20 @@ MATH_MODES = ("fast", "libm")
 MATH = os.environ.get("NNFAST_MATH", "fast")
 if MATH not in MATH_MODES:
     raise ImportError(f"NNFAST_MATH must be one of {MATH_MODES}; got {MATH!r}")
+
+#: Threads of the compiled kernels when a call passes no ``threads=``: ``NNFAST_NUM_THREADS``
+#: (a whole number >= 1), or None when unset, and ``nnfast._threads`` takes the limits of
+#: the environment (``THREAD_LIMIT_VARS``, the CPUs this process may run on).
+NUM_THREADS = os.environ.get("NNFAST_NUM_THREADS") or None
+if NUM_THREADS is not None:
+    if not NUM_THREADS.strip().isdigit() or int(NUM_THREADS) < 1:
+        raise ImportError(f"NNFAST_NUM_THREADS must be a whole number >= 1; got {NUM_THREADS!r}")
+    NUM_THREADS = int(NUM_THREADS)
+
+#: Variables through which process pools share the cores among their workers, each
+#: worker a limit on its threads: joblib's loky backend sets all but TBB's to
+#: cpu_count // n_jobs in every worker (``NUMBA_NUM_THREADS`` among them), Dask's nanny
+#: sets OMP, MKL and OpenBLAS to 1. Numba itself reads only ``NUMBA_NUM_THREADS``, and
+#: only for its own threading layer, which nnfast's kernels do not use.
+THREAD_LIMIT_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")

@@ -14,6 +14,7 @@ import numpy as np
 from . import compiled, reference
 from ._activations import RELU_LIKE, predictions_from_output
 from ._schedule import epoch_orders
+from ._threads import check_threads, using
 from ._validate import (check_activations, check_callback, check_count, check_data, check_flag,
                         check_layer_dims, check_learning_rate, check_math, check_parameters, check_seed,
                         parameter_pairs, prepare, working_dtype)
@@ -48,13 +49,13 @@ class TrainResult:
     backend: str = "compiled"
     extra: dict = field(default_factory=dict)
 
-    def predict(self, X):
-        """``predict(self.parameters, X, self.activations)``."""
-        return predict(self.parameters, X, self.activations)
+    def predict(self, X, threads=None):
+        """``predict(self.parameters, X, self.activations, threads=threads)``."""
+        return predict(self.parameters, X, self.activations, threads=threads)
 
-    def predict_proba(self, X):
-        """``predict_proba(self.parameters, X, self.activations)``."""
-        return predict_proba(self.parameters, X, self.activations)
+    def predict_proba(self, X, threads=None):
+        """``predict_proba(self.parameters, X, self.activations, threads=threads)``."""
+        return predict_proba(self.parameters, X, self.activations, threads=threads)
 
 
 def _backend(backend):
@@ -91,7 +92,7 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
 
 def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
           batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
-          callback=None, math=None):
+          callback=None, math=None, threads=None):
     """Train an L-layer network by gradient descent.
 
     Parameters
@@ -135,6 +136,12 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         Compiled backend: how exp/tanh/log are evaluated — "fast" (vectorised, <= 2 ulp,
         the default unless ``NNFAST_MATH`` says otherwise) or "libm" (scalar libm calls).
         The reference backend always uses NumPy's functions.
+    threads : int, optional
+        Compiled backend: the most threads the run uses (>= 1). None: ``NNFAST_NUM_THREADS``
+        if set, else this process's CPUs, capped by the limits joblib and Dask set in
+        their workers (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS``, ...; see
+        ``nnfast._threads``). Small batches run on one thread whatever the count. The
+        result depends on the count (the order of a sum), the same on every run for one.
     callback : callable, optional
         ``callback(done, total, cost)`` is called from Python between kernel calls: after
         every epoch for mini-batch runs, after every 1% of the iterations for full batch
@@ -151,6 +158,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     """
     module = _backend(backend)
     check_math(math)
+    threads = check_threads(threads)
     seed = check_seed(seed)
     shuffle = check_flag("shuffle", shuffle)
     callback = check_callback(callback)
@@ -187,7 +195,8 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         orders = epoch_orders(m, n_epochs, shuffle, np.random.default_rng(shuffle_seq))
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
-    trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs, callback, math)
+    with using(threads):
+        trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs, callback, math)
     bad = np.flatnonzero(~np.isfinite(costs))
     if bad.size:
         warnings.warn(f"training diverged: the cost is {costs[bad[0]]} at {'iteration' if batch_size is None else 'epoch'} "
@@ -197,8 +206,9 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     return TrainResult(trained, costs, dims, names, backend, extra)
 
 
-def gradients(X, Y, parameters, activations, backend="compiled", math=None):
-    """The cost and its gradient at ``parameters``, by backpropagation.
+def gradients(X, Y, parameters, activations, backend="compiled", math=None, threads=None):
+    """The cost and its gradient at ``parameters``, by backpropagation. ``math`` and
+    ``threads`` as in ``train``.
 
     Returns
     -------
@@ -209,25 +219,32 @@ def gradients(X, Y, parameters, activations, backend="compiled", math=None):
     """
     module = _backend(backend)
     check_math(math)
+    threads = check_threads(threads)
     if Y is None:
         raise TypeError("gradients() needs the labels Y of shape (n_y, m); got None")
     X, Y, params, names, _, _ = prepare(X, Y, parameters, activations, rows_ok=True)
-    return module._gradients(X, Y, params, names, math)
+    with using(threads):
+        return module._gradients(X, Y, params, names, math)
 
 
-def predict_proba(parameters, X, activations, backend="compiled", math=None):
+def predict_proba(parameters, X, activations, backend="compiled", math=None, threads=None):
     """The output layer ``A[L]`` of shape ``(n[L], m)``: probabilities for sigmoid/softmax
-    outputs, the prediction itself for identity."""
-    module = _backend(backend)
-    check_math(math)
-    X, _, params, names, _, _ = prepare(X, None, parameters, activations, rows_ok=True)
-    return module._forward_output(X, params, names, math)
+    outputs, the prediction itself for identity. ``math`` and ``threads`` as in ``train``."""
+    return _output(parameters, X, activations, backend, math, threads)[0]
 
 
-def predict(parameters, X, activations, backend="compiled", math=None):
+def predict(parameters, X, activations, backend="compiled", math=None, threads=None):
     """Predictions: 0/1 ``(n[L], m)`` for a sigmoid output (A > 0.5), the class index
-    ``(m,)`` for softmax, ``A[L]`` for identity."""
+    ``(m,)`` for softmax, ``A[L]`` for identity. ``math`` and ``threads`` as in ``train``."""
+    output, names = _output(parameters, X, activations, backend, math, threads)
+    return predictions_from_output(output, names[-1])
+
+
+def _output(parameters, X, activations, backend, math, threads):
+    """``(A[L], activation names)`` of a forward pass, after every check."""
     module = _backend(backend)
     check_math(math)
+    threads = check_threads(threads)
     X, _, params, names, _, _ = prepare(X, None, parameters, activations, rows_ok=True)
-    return predictions_from_output(module._forward_output(X, params, names, math), names[-1])
+    with using(threads):
+        return module._forward_output(X, params, names, math), names

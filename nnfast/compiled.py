@@ -11,9 +11,8 @@ Switch backends by changing one import::
 """
 
 import numpy as np
-import numba
 
-from . import _activations, _workers, reference
+from . import _activations, _threads, _workers, reference
 from ._activations import predictions_from_output
 from ._config import MATH, PARALLEL_MIN_WORK
 from ._kernels.activations import activation_backward, activation_forward, output_forward
@@ -216,8 +215,9 @@ def update_parameters(parameters, grads, learning_rate=1.2):
 
 
 def _n_chunks(batch_rows, n_weights):
-    """One chunk per thread when the batch is big enough to pay for starting threads."""
-    threads = numba.get_num_threads()
+    """One chunk per thread (``_threads.current()``: the call's ``threads=`` or the
+    default) when the batch is big enough to pay for starting threads."""
+    threads = _threads.current()
     if threads == 1 or batch_rows * n_weights < PARALLEL_MIN_WORK:
         return 1
     return max(1, min(threads, batch_rows // 8))
@@ -315,7 +315,7 @@ def _forward_output(X, params, names, math=None):
     """A[L] ``(n[L], m)``: the forward pass alone, in blocks spread over the threads."""
     m = X.shape[1]
     layout, XK, _ = _plan(X, params, names, m)
-    n_chunks = max(1, min(numba.get_num_threads(), -(-m // layout.block_rows)))
+    n_chunks = max(1, min(_threads.current(), -(-m // layout.block_rows)))
     ws, scratch, _, packs, _ = layout.buffers(n_chunks, backward=False)
     out = np.empty((layout.dims[-1], m), X.dtype)
     _workers.run(forward_pass, n_chunks, _workers.new_sync(), layout.block_rows, XK, layout.x_rows, np.arange(m),
