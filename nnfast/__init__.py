@@ -5,10 +5,15 @@ Two backends with the same functions (``nnfast.reference``, ``nnfast.compiled``)
 general L-layer entry points below.
 """
 
-from . import compiled, datasets, reference
+from . import _cache, _startup, compiled, datasets, reference
 from ._activations import NAMES as ACTIVATIONS
 from .api import TrainResult, gradients, init_parameters, predict, predict_proba, train
 from .io import load, save
+
+# Before any kernel is called: a cache compiled from other sources is emptied, and a
+# compile (rather than a load from the cache) says so on standard error.
+_cache.discard_stale()
+_startup.install()
 
 __all__ = ["ACTIVATIONS", "TrainResult", "compiled", "datasets", "gradients", "init_parameters",
            "load", "predict", "predict_proba", "reference", "save", "train"]

@@ -7,6 +7,7 @@ predictions.
   nnfast mnist      the 784-25-10 tanh/softmax digit recogniser of 6.9.4
   nnfast compare    looped vs vectorized vs compiled timings (nnfast compare --help)
   nnfast predict    a saved model's predictions for new data
+  nnfast compile    compile the kernels into Numba's cache now (once per machine and dtype)
 
 Output files: figures (PNG, when matplotlib is installed: pip install "nnfast[plot]") go
 to --out, default ./nnfast-out, for every command (compare's plot too); --save names the
@@ -17,6 +18,10 @@ with the elapsed time and the time left on standard error when tqdm is installed
 (pip install "nnfast[progress]"), standard output and standard error are terminals, and
 --quiet is not given; so do planar and datasets runs with --seed. The default planar and
 datasets runs take a second or two and draw none.
+
+The first run on a machine compiles the kernels of its dtype (once: later runs load them
+from Numba's cache) and says so on standard error, with the time counting up on a
+terminal; nnfast compile does it ahead of time.
 """
 
 import argparse
@@ -29,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, api, compiled, plots, reference
+from . import __version__, _cache, _precompile, _startup, api, compiled, plots, reference
 from ._argtypes import non_negative_int, positive_float, positive_int
 from .datasets import MNIST_ENV_VAR, load_extra_datasets, load_mnist, load_planar_dataset, one_hot
-from .progress import progress_bar
+from .progress import compile_display, progress_bar
 
 _MODULES = {"compiled": compiled, "reference": reference}
 
@@ -528,6 +533,42 @@ def _write_rows(f, rows):
 
 
 # ----------------------------------------------------------------------------------------
+# nnfast compile
+
+
+class _Silent:
+    """A compile display that shows nothing (``nnfast compile`` reports on its own)."""
+
+    def start(self, text):
+        pass
+
+    def end(self, text):
+        pass
+
+
+def _compile(args):
+    """Compile every kernel of each --dtype into Numba's cache (or find it there)."""
+    folders = ", ".join(map(str, _cache.cache_folders()))
+    display = compile_display(file=sys.stdout)
+    for dtype in args.dtype:
+        display.start(f"{dtype}: compiling every kernel into {folders} (or loading them from it)")
+        with _startup.shown_by(_Silent()):
+            seconds, compiled_now = _precompile.precompile(dtype)
+        display.end(f"{dtype}: {'compiled' if compiled_now else 'already in the cache, loaded'} "
+                    f"in {seconds:.1f} s")
+    return 0
+
+
+def _dtype_list(text):
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in _precompile.DTYPES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown dtype(s) {', '.join(unknown) or text!r}; "
+                                         f"choose from {','.join(_precompile.DTYPES)}")
+    return list(dict.fromkeys(names))
+
+
+# ----------------------------------------------------------------------------------------
 # The parser
 
 
@@ -671,6 +712,16 @@ def build_parser():
     p.add_argument("--proba", action="store_true", help="the output layer's values instead of labels")
     p.add_argument("--backend", choices=("compiled", "reference"), default="compiled")
     p.set_defaults(run=_predict)
+
+    p = sub.add_parser(
+        "compile", help="compile the kernels into Numba's cache now (Docker images, CI, clusters)",
+        description="Compile every kernel nnfast runs, for each dtype, into Numba's cache for "
+                    "this machine, so that later processes start at once; prints the time "
+                    "per dtype and the cache folder. Run it as the user who will run nnfast "
+                    "(Numba caches only into folders it can write: see the README).")
+    p.add_argument("--dtype", type=_dtype_list, default=list(_precompile.DTYPES), metavar="DTYPE,...",
+                   help=f"default {','.join(_precompile.DTYPES)}")
+    p.set_defaults(run=_compile)
     return parser
 
 
@@ -679,8 +730,10 @@ def main(argv=None):
     if argv[:1] == ["compare"]:
         return _compare(argv[1:])
     args = build_parser().parse_args(argv)
+    # A compile of the kernels is shown with the progress display where one is drawn.
     try:
-        return args.run(args)
+        with _startup.shown_by(compile_display(enabled=not getattr(args, "quiet", False))):
+            return args.run(args)
     except CLIError as exc:
         print(f"nnfast {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

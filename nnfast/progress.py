@@ -19,11 +19,17 @@ between kernel calls (after each epoch, or after each 1% of the full-batch itera
 A bar over several runs (the command line's ``sweep``) is advanced with
 ``bar.advance(amount, note)`` instead; ``bar.write(text)`` prints a line without breaking
 the bar. Every bar shows the elapsed time and an estimate of the time left.
+
+A compile of the kernels (tens of seconds, once per machine) has no total to count
+towards: :func:`compile_display` shows nnfast's announcement of it (``nnfast._startup``)
+followed by a line whose elapsed time counts up until the compile is done.
 """
 
 import sys
+import threading
 
-__all__ = ["Progress", "progress_bar", "bar_available"]
+__all__ = ["CompileDisplay", "CompileLines", "Progress", "bar_available", "compile_display",
+           "progress_bar"]
 
 
 def _isatty(stream):
@@ -118,3 +124,64 @@ def progress_bar(total, *, unit="it", desc=None, enabled=True, percent=False):
     tqdm = _tqdm()
     return Progress(tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=True,
                          dynamic_ncols=True, bar_format=_PERCENT_FORMAT if percent else None))
+
+
+
+class CompileLines:
+    """A display of a compile for ``nnfast._startup.shown_by``: ``start(text)`` and
+    ``end(text)`` print their text on a line of ``file`` (default: standard error)."""
+
+    def __init__(self, file=None):
+        self._file = file
+
+    def _print(self, text):
+        try:
+            print(text, file=sys.stderr if self._file is None else self._file, flush=True)
+        except (OSError, ValueError, AttributeError):  # no stream, or a closed one: never stop a compile
+            pass
+
+    def start(self, text):
+        self._print(text)
+
+    def end(self, text):
+        self._print(text)
+
+
+class CompileDisplay(CompileLines):
+    """:class:`CompileLines` and, between ``start`` and ``end``, a line
+    ``nnfast: compiling [elapsed]`` on standard error, redrawn every ``interval`` seconds
+    by a helper thread (the compiling thread does not return to Python until it is done).
+    """
+
+    def __init__(self, tqdm, file=None, interval=0.5):
+        super().__init__(file)
+        self._tqdm = tqdm
+        self._interval = interval
+        self._bar = None
+        self._done = threading.Event()
+        self._ticker = None
+
+    def start(self, text):
+        super().start(text)
+        self._bar = self._tqdm(total=None, desc="nnfast: compiling", bar_format="{desc} [{elapsed}]",
+                               file=sys.stderr, leave=False)
+        self._done.clear()
+        self._ticker = threading.Thread(target=self._tick, name="nnfast-compile-display", daemon=True)
+        self._ticker.start()
+
+    def _tick(self):
+        while not self._done.wait(self._interval):
+            self._bar.refresh()
+
+    def end(self, text):
+        self._done.set()
+        self._ticker.join()
+        self._bar.close()
+        self._bar = self._ticker = None
+        super().end(text)
+
+
+def compile_display(enabled=True, file=None):
+    """A :class:`CompileDisplay` when a bar can be shown (see :func:`bar_available`), else
+    :class:`CompileLines`; the texts go to ``file`` (default: standard error)."""
+    return CompileDisplay(_tqdm(), file) if bar_available(enabled) else CompileLines(file)

@@ -25,6 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 #: full-batch pass splits over the threads.
 DIMS, ACTS, M = (64, 32, 10), ("tanh", "softmax"), 2000
 
+#: The CPUs this process may run on.
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
 
 def problem():
     rng = np.random.default_rng(0)
@@ -174,14 +177,13 @@ def default_threads(**env):
 
 
 def test_the_default_count_follows_the_environment():
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert default_threads() == cpus
+    assert default_threads() == CPUS
     assert default_threads(NNFAST_NUM_THREADS="3") == 3                      # nnfast's own: as given
     assert default_threads(NNFAST_NUM_THREADS="3", OMP_NUM_THREADS="1") == 3
     assert default_threads(OMP_NUM_THREADS="1") == 1                         # a pool worker's limit
     assert default_threads(NUMBA_NUM_THREADS="1", MKL_NUM_THREADS="8") == 1
     assert default_threads(OMP_NUM_THREADS="1,1") == 1                       # OpenMP's nested form
-    assert default_threads(OMP_NUM_THREADS="64") == cpus                     # a limit, not a request
+    assert default_threads(OMP_NUM_THREADS="64") == CPUS                     # a limit, not a request
     run = run_python("-c", DEFAULT, env={"NNFAST_NUM_THREADS": "two"})
     assert run.returncode != 0 and "NNFAST_NUM_THREADS must be a whole number >= 1; got 'two'" in run.stderr
 
@@ -216,3 +218,26 @@ def test_with_pytorch_in_the_process_nnfast_trains_the_same_and_starts_no_openmp
     costs, layer = run.stdout.splitlines()
     assert eval(costs) == train(2).costs.tolist()
     assert layer == "no threading layer"
+
+
+DASK = """
+from distributed import Client, LocalCluster
+from nnfast import _threads
+
+if __name__ == "__main__":
+    for processes in (False, True):   # the worker in this process, or in a nanny's process
+        with LocalCluster(n_workers=1, threads_per_worker=2, processes=processes, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                print(client.submit(_threads.default_threads, pure=False).result())
+"""
+
+
+def test_dask_workers_share_their_cpus_among_their_task_threads(tmp_path):
+    pytest.importorskip("distributed", reason="Dask's distributed is not installed")
+    script = tmp_path / "dask_workers.py"
+    script.write_text(DASK)
+    run = run_python(str(script), env={"NNFAST_NUM_THREADS": None, "NUMBA_NUM_THREADS": None, "OMP_NUM_THREADS": None})
+    assert run.returncode == 0, run.stderr
+    # In this process: its CPUs over the worker's 2 task threads; in a nanny's worker:
+    # the OMP_NUM_THREADS=1 the nanny sets.
+    assert run.stdout.split() == [str(max(1, CPUS // 2)), "1"], run.stdout
