@@ -11,10 +11,14 @@ A call's count is, in order:
    one thread per core), and, inside a Dask worker, the worker's CPUs divided among its
    task threads.
 
+Without ``threads=``, a count set with ``numba.set_num_threads`` on the calling thread
+caps the default too, as it caps Numba's own parallel code (``nnfast compare`` and the
+asv ratio of 2 threads over 1 set it) — but only once Numba's threading layer has been
+started by someone else: the kernels never start it (their threads are nnfast's own, see
+``nnfast._workers``), and asking Numba for its count would.
+
 The environment is read once, at import, like the rest of ``_config``. The count only
-caps the work split: ``compiled._n_chunks`` still runs small batches on one thread. The
-kernels never start threads through Numba's threading layer (see ``nnfast._workers``),
-so ``numba.set_num_threads`` and the layer's choice do not apply to them.
+caps the work split: ``compiled._n_chunks`` still runs small batches on one thread.
 
 ``api`` sets a call's count with ``using(threads)`` around the backend call;
 ``compiled`` reads it with ``current()``. The setting is per Python thread, so two
@@ -27,6 +31,7 @@ import os
 import sys
 import threading
 
+import numba
 import numpy as np
 
 from ._config import NUM_THREADS, THREAD_LIMIT_VARS
@@ -99,10 +104,24 @@ def check_threads(threads):
 _local = threading.local()
 
 
+def _numba_limit():
+    """``numba.get_num_threads()`` of this thread if Numba's threading layer is running,
+    else None (``threading_layer()`` raises ValueError before it starts)."""
+    try:
+        numba.threading_layer()
+    except ValueError:
+        return None
+    return numba.get_num_threads()
+
+
 def current():
-    """The thread count of the call running on this Python thread."""
+    """The thread count of the call running on this Python thread: its ``threads=``, else
+    ``default_threads()`` capped by ``_numba_limit()``."""
     count = getattr(_local, "threads", None)
-    return default_threads() if count is None else count
+    if count is not None:
+        return count
+    limit = _numba_limit()
+    return default_threads() if limit is None else min(default_threads(), limit)
 
 
 @contextlib.contextmanager

@@ -241,3 +241,29 @@ def test_dask_workers_share_their_cpus_among_their_task_threads(tmp_path):
     # In this process: its CPUs over the worker's 2 task threads; in a nanny's worker:
     # the OMP_NUM_THREADS=1 the nanny sets.
     assert run.stdout.split() == [str(max(1, CPUS // 2)), "1"], run.stdout
+
+
+NUMBA_CAP = """
+import numba
+from nnfast import _threads
+from tests.test_threads import train
+before = _threads.current()
+try:
+    numba.threading_layer()
+except ValueError:
+    print("not started")
+numba.set_num_threads(1)            # starts Numba's layer; nnfast follows the count
+print(before, _threads.current(), train(None).costs.tolist() == train(1).costs.tolist())
+numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+print(_threads.current(), _threads.current() == min(_threads.default_threads(), numba.config.NUMBA_NUM_THREADS))
+"""
+
+
+def test_numba_set_num_threads_caps_the_default_once_numba_has_started_its_threads():
+    run = run_python("-c", NUMBA_CAP, env={"NNFAST_NUM_THREADS": None, "NUMBA_NUM_THREADS": "2",
+                                           "OMP_NUM_THREADS": None})
+    assert run.returncode == 0, run.stderr
+    first, second, third = run.stdout.splitlines()
+    assert first == "not started"
+    assert second == f"{min(CPUS, 2)} 1 True"
+    assert third.endswith("True")
