@@ -156,6 +156,22 @@ print("compiles:", _precompile._cache_misses())
     assert re.fullmatch(r"float64: already in the cache, loaded in \d+\.\d s", again.stdout.splitlines()[1]), \
         again.stdout
 
+    # Every kernel that nnfast's Python code calls (the entry points: the kernels each
+    # module outside _kernels imports) has been compiled by the command: a new entry point
+    # that nnfast compile does not reach fails here.
+    entry_points = """
+import sys
+from numba.core.dispatcher import Dispatcher
+from nnfast import _precompile
+_precompile.precompile("float64")
+print(sorted(f"{name}.{attr}" for name, module in list(sys.modules.items())
+             if name.startswith("nnfast") and not name.startswith("nnfast._kernels") and module is not None
+             for attr, value in vars(module).items() if isinstance(value, Dispatcher) and not value.signatures))
+"""
+    run = python(entry_points, cache_dir=cache)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert run.stdout.strip() == "[]", f"entry points that nnfast compile does not compile: {run.stdout}"
+
 
 # ----------------------------------------------------------------------------------------
 # Where the cache is: a read-only install
