@@ -205,6 +205,46 @@ def check_learning_rate(learning_rate, name="learning_rate"):
     return lr
 
 
+def check_l2(l2):
+    """The L2 penalty λ: a finite real number >= 0."""
+    if isinstance(l2, np.ndarray) and l2.ndim == 0 and l2.dtype.kind in "fiu":
+        l2 = l2.item()
+    if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, numbers.Real):
+        raise TypeError(f"l2 must be a real number >= 0; got {l2!r} ({type(l2).__name__})")
+    if not (np.isfinite(float(l2)) and float(l2) >= 0):
+        raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
+    return float(l2)
+
+
+def check_optimizer_state(state, optimizer, dims, dtype):
+    """A ``TrainResult.optimizer_state`` for ``optimizer`` on layers ``dims``: ``{"step": t}``
+    and one ``{W1, b1, ...}`` dict of finite arrays per buffer of the optimizer, each of
+    the parameters' shapes; returned with the arrays in ``dtype``."""
+    if not isinstance(state, dict):
+        raise TypeError(f"optimizer_state must be a dict (a TrainResult.optimizer_state); got {type(state).__name__}")
+    expected = {"step", *optimizer.buffers}
+    if set(state) != expected:
+        raise ValueError(f"optimizer_state for optimizer {optimizer.name!r} must have the keys {sorted(expected)}; "
+                         f"got {sorted(state)}")
+    out = {"step": check_count("optimizer_state['step']", state["step"])}
+    for name in optimizer.buffers:
+        if not isinstance(state[name], dict):
+            raise TypeError(f"optimizer_state[{name!r}] must be a dict like parameters; "
+                            f"got {type(state[name]).__name__}")
+        out[name] = {}
+        for l in range(1, len(dims)):
+            for key, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+                if key not in state[name]:
+                    raise ValueError(f"optimizer_state[{name!r}] has no {key!r}")
+                a = as_float_array(f"optimizer_state[{name!r}][{key!r}]", state[name][key])
+                if a.shape != shape:
+                    raise ValueError(f"optimizer_state[{name!r}][{key!r}] must have shape {shape}; got {a.shape}")
+                if not all_finite(a):
+                    raise ValueError(f"optimizer_state[{name!r}][{key!r}] holds NaN or infinity")
+                out[name][key] = a.astype(dtype)
+    return out
+
+
 def check_layer_dims(layer_dims):
     """``(n_x, n_1, ..., n_L)``: at least two positive whole numbers."""
     if isinstance(layer_dims, (str, bytes)) or not isinstance(layer_dims, (Sequence, np.ndarray)):

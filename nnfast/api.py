@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import compiled, reference
+from . import compiled, optimizers, reference
 from ._activations import RELU_LIKE, predictions_from_output
 from ._schedule import epoch_orders
 from ._threads import check_threads, using
-from ._validate import (check_activations, check_callback, check_count, check_data, check_flag,
-                        check_layer_dims, check_learning_rate, check_math, check_parameters, check_seed,
-                        parameter_pairs, prepare, working_dtype)
+from ._validate import (check_activations, check_callback, check_count, check_data, check_flag, check_l2,
+                        check_layer_dims, check_learning_rate, check_math, check_optimizer_state,
+                        check_parameters, check_seed, parameter_pairs, prepare, working_dtype)
 
 _BACKENDS = {"compiled": compiled, "reference": reference}
 
@@ -39,7 +39,11 @@ class TrainResult:
     backend : str
         The backend that trained it.
     extra : dict
-        Run settings (learning rate, batch size, epochs, seed, dtype).
+        Run settings (learning rate, batch size, epochs, seed, dtype, optimizer, l2).
+    optimizer_state : dict or None
+        Where the optimizer stands: ``{"step": t}`` plus, for optimizers with state, one
+        dict like ``parameters`` per buffer (``"v"``; ``"s"``; ``"m"`` and ``"v"``). Pass it
+        back as ``train(..., optimizer_state=...)`` to continue the run.
     """
 
     parameters: dict
@@ -48,6 +52,7 @@ class TrainResult:
     activations: tuple
     backend: str = "compiled"
     extra: dict = field(default_factory=dict)
+    optimizer_state: dict = None
 
     def predict(self, X, threads=None):
         """``predict(self.parameters, X, self.activations, threads=threads)``."""
@@ -92,8 +97,8 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
 
 def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
           batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
-          callback=None, math=None, threads=None):
-    """Train an L-layer network by gradient descent.
+          callback=None, math=None, threads=None, optimizer="sgd", l2=0.0, optimizer_state=None):
+    """Train an L-layer network by gradient descent or one of ``nnfast.optimizers``.
 
     Parameters
     ----------
@@ -142,6 +147,19 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         their workers (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS``, ...; see
         ``nnfast._threads``). Small batches run on one thread whatever the count. The
         result depends on the count (the order of a sum), the same on every run for one.
+    optimizer : str or nnfast.optimizers instance
+        ``"sgd"`` (the default: the chapter's rule), ``"momentum"``, ``"nesterov"``,
+        ``"rmsprop"``, ``"adam"``, ``"adamw"`` with torch.optim's defaults, or an instance
+        such as ``nnfast.optimizers.Adam(beta1=0.8)``. The rules are PyTorch's (see
+        ``nnfast.optimizers``); every update runs inside the kernels.
+    l2 : float
+        λ >= 0: the cost gains (λ/2m)·Σ‖W[l]‖² over the weights (not the biases), the
+        gradients (λ/m)·W[l], with m the batch's size (the course's and scikit-learn's
+        ``alpha`` convention). The recorded costs include it.
+    optimizer_state : dict, optional
+        A ``TrainResult.optimizer_state`` of the same optimizer and layer sizes to
+        continue from (with ``parameters=`` that result's parameters): the optimizer's
+        buffers and step count carry on as in one uninterrupted run.
     callback : callable, optional
         ``callback(done, total, cost)`` is called from Python between kernel calls: after
         every epoch for mini-batch runs, after every 1% of the iterations for full batch
@@ -193,17 +211,24 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         n_epochs = check_count("epochs", epochs)
         batch = min(check_count("batch_size", batch_size, minimum=1), m)
         orders = epoch_orders(m, n_epochs, shuffle, np.random.default_rng(shuffle_seq))
+    opt = optimizers.get(optimizer)
+    l2 = check_l2(l2)
+    if optimizer_state is not None:
+        optimizer_state = check_optimizer_state(optimizer_state, opt, dims, dt)
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
+    rates = np.full(n_epochs, lr)
     with using(threads):
-        trained, costs = module._gradient_descent(X, Y, params, names, lr, orders, batch, n_epochs, callback, math)
+        trained, costs, state = module._gradient_descent(X, Y, params, names, rates, orders, batch, n_epochs,
+                                                         callback, math, opt, l2, optimizer_state)
     bad = np.flatnonzero(~np.isfinite(costs))
     if bad.size:
         warnings.warn(f"training diverged: the cost is {costs[bad[0]]} at {'iteration' if batch_size is None else 'epoch'} "
                       f"{bad[0]}; try a smaller learning_rate", RuntimeWarning, stacklevel=2)
     extra = {"learning_rate": lr, "num_iterations": num_iterations, "epochs": epochs,
-             "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name}
-    return TrainResult(trained, costs, dims, names, backend, extra)
+             "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name,
+             "optimizer": opt.name, "l2": l2}
+    return TrainResult(trained, costs, dims, names, backend, extra, state)
 
 
 def gradients(X, Y, parameters, activations, backend="compiled", math=None, threads=None):

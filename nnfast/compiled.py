@@ -12,7 +12,7 @@ Switch backends by changing one import::
 
 import numpy as np
 
-from . import _activations, _threads, _workers, reference
+from . import _activations, _threads, _workers, optimizers, reference
 from ._activations import predictions_from_output
 from ._config import MATH, PARALLEL_MIN_WORK
 from ._kernels.activations import activation_backward, activation_forward, output_forward
@@ -237,18 +237,33 @@ def _plan(X, params, names, batch_size):
 
 class _Trainer:
     """The state of one compiled training run: packed parameters, the data as the caller
-    holds it (never copied) and the work buffers, allocated once; ``run(e0, e1)`` trains
-    epochs e0..e1-1 in one kernel call."""
+    holds it (never copied), the optimizer's state and the work buffers, allocated once;
+    ``run(e0, e1)`` trains epochs e0..e1-1 in one kernel call.
 
-    def __init__(self, X, Y, params, names, learning_rate, orders, batch_size, math=None):
+    rates : float64 array, the learning rate of each epoch the run will reach; optimizer :
+    an ``nnfast.optimizers`` instance; l2 : λ; state : ``{"step": t, buffer: {W1, b1,
+    ...}}`` to continue from (None: a fresh optimizer)."""
+
+    def __init__(self, X, Y, params, names, rates, orders, batch_size, math=None, optimizer=None, l2=0.0,
+                 state=None):
         self.layout, self.X, self.n_chunks = _plan(X, params, names, batch_size)
         self.theta = self.layout.pack(params)
         self.Y = Y
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
         self.in_order = len(orders) == 1 and bool(np.array_equal(orders[0], np.arange(len(orders[0]))))
         self.batch_size = batch_size
-        self.learning_rate = learning_rate
+        self.rates = np.ascontiguousarray(rates, dtype=np.float64)
         self.fast = _fast(math)
+        self.optimizer = optimizers.SGD() if optimizer is None else optimizer
+        buffers = self.optimizer.buffers
+        self.state = np.zeros((len(buffers), self.layout.size), self.theta.dtype)
+        self.steps = np.zeros(1, np.int64)
+        if state is not None:
+            self.steps[0] = state["step"]
+            for i, name in enumerate(buffers):
+                self.state[i] = self.layout.pack([(state[name][f"W{l}"], state[name][f"b{l}"])
+                                                  for l in range(1, len(self.layout.dims))])
+        self.opt = (np.int64(self.optimizer.code), self.optimizer.hyper(), self.state, self.steps, float(l2))
         self.ws, self.scratch, self.grads, self.packs, self.chunk_costs = self.layout.buffers(self.n_chunks)
 
     def _epochs(self, epoch_start, epoch_stop, cost_every, batch_size, update):
@@ -256,7 +271,7 @@ class _Trainer:
         layout = self.layout
         _workers.run(train_epochs, self.n_chunks, _workers.new_sync(), layout.block_rows, self.X, layout.x_rows,
                      self.Y, self.orders, self.in_order, batch_size, epoch_start, epoch_stop, cost_every,
-                     self.learning_rate, update, self.theta, layout.net, self.ws, self.scratch, self.grads,
+                     self.rates, update, self.opt, self.theta, layout.net, self.ws, self.scratch, self.grads,
                      self.packs, self.chunk_costs, costs, self.fast)
         return costs
 
@@ -273,6 +288,13 @@ class _Trainer:
 
     def parameters(self):
         return self.layout.unpack(self.theta)
+
+    def optimizer_state(self):
+        """``{"step": t, buffer: {W1, b1, ...}}``: where the optimizer stands (copies)."""
+        out = {"step": int(self.steps[0])}
+        for i, name in enumerate(self.optimizer.buffers):
+            out[name] = self.layout.unpack(self.state[i])
+        return out
 
 
 def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False, *,
@@ -292,7 +314,7 @@ def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=Fals
     print_cost = check_flag("print_cost", print_cost)
     lr = check_learning_rate(learning_rate)
     m = X.shape[1]
-    trainer = _Trainer(X, Y, params, names, lr, np.arange(m)[None, :], m, math)
+    trainer = _Trainer(X, Y, params, names, np.full(num_iterations, lr), np.arange(m)[None, :], m, math)
     every = 1000
     if not print_cost:
         trainer.run(0, num_iterations, cost_every=num_iterations + 1)
@@ -325,17 +347,17 @@ def _forward_output(X, params, names, math=None):
 
 def _gradients(X, Y, params, names, math=None):
     m = X.shape[1]
-    return _Trainer(X, Y, params, names, 1.0, np.arange(m)[None, :], m, math).gradient()
+    return _Trainer(X, Y, params, names, np.ones(1), np.arange(m)[None, :], m, math).gradient()
 
 
-def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None,
-                      math=None):
-    trainer = _Trainer(X, Y, params, names, learning_rate, orders, batch_size, math)
+def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, callback=None, math=None,
+                      optimizer=None, l2=0.0, state=None):
+    trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state)
     if callback is None:
         costs = trainer.run(0, n_epochs)
-        return trainer.parameters(), costs
-    costs = np.empty(n_epochs)
-    for start, stop in callback_chunks(n_epochs, batch_size == X.shape[1]):
-        costs[start:stop] = trainer.run(start, stop)
-        callback(stop, n_epochs, costs[stop - 1])
-    return trainer.parameters(), costs
+    else:
+        costs = np.empty(n_epochs)
+        for start, stop in callback_chunks(n_epochs, batch_size == X.shape[1]):
+            costs[start:stop] = trainer.run(start, stop)
+            callback(stop, n_epochs, costs[stop - 1])
+    return trainer.parameters(), costs, trainer.optimizer_state()

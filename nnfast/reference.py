@@ -18,7 +18,7 @@ All functions keep float32 input in float32.
 
 import numpy as np
 
-from . import _activations
+from . import _activations, optimizers
 from ._activations import predictions_from_output
 from ._schedule import callback_chunks
 from ._validate import (as_float_array, as_real_array, check_cache, check_cost_args, check_count, check_flag,
@@ -486,19 +486,33 @@ def _gradients(X, Y, params, names, math=None):
     return cost, _backward(params, cache, X, Y, names)
 
 
-def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_epochs, callback=None,
-                      math=None):
-    """Full-batch or mini-batch gradient descent; the reference for ``compiled``'s loop.
+def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, callback=None, math=None,
+                      optimizer=None, l2=0.0, state=None):
+    """Full-batch or mini-batch training; the reference for ``compiled``'s loop.
 
     Epoch e visits the columns in the order ``orders[e % len(orders)]`` in batches of
-    ``batch_size`` (the last may be smaller); full batch is one batch of all m columns,
-    i.e. one iteration. The cost of an epoch is the mean of its batches' costs, each from
-    the forward pass before that batch's update. Returns the final parameters and costs.
-    ``math`` is the compiled backend's option; NumPy's functions are used here regardless.
+    ``batch_size`` (the last may be smaller) with the learning rate ``rates[e]``; full
+    batch is one batch of all m columns, i.e. one iteration. Each batch's mean gradient
+    gains (λ/m_batch)·W[l] on the weights (``l2`` = λ) and its cost (λ/2m_batch)·Σ‖W[l]‖²;
+    the update is ``optimizer``'s (``nnfast.optimizers``; None: plain gradient descent),
+    continuing from ``state`` (``{"step": t, buffer: {W1, b1, ...}}``) when given. The
+    cost of an epoch is the mean of its batches' costs, each from the forward pass before
+    that batch's update. Returns the final parameters, the costs and the optimizer's
+    state. ``math`` is the compiled backend's option; NumPy's functions are used here
+    regardless.
     """
+    opt = optimizers.SGD() if optimizer is None else optimizer
     m = X.shape[1]
     in_order = len(orders) == 1 and np.array_equal(orders[0], np.arange(m))
     costs = np.empty(n_epochs)
+    keys = [f"{k}{l}" for l in range(1, len(params) + 1) for k in "Wb"]
+    buffers = {name: {key: np.zeros_like(p) for key, p in zip(keys, (p for pair in params for p in pair))}
+               for name in opt.buffers}
+    step = 0
+    if state is not None:
+        step = state["step"]
+        buffers = {name: {key: np.array(state[name][key], dtype=params[0][0].dtype) for key in keys}
+                   for name in opt.buffers}
     for start, stop in callback_chunks(n_epochs, batch_size == m):
         for e in range(start, stop):
             # One gather per epoch, then each batch is a slice: gathering every batch's
@@ -506,14 +520,38 @@ def _gradient_descent(X, Y, params, names, learning_rate, orders, batch_size, n_
             Xe, Ye = (X, Y) if in_order else (X[:, orders[e % len(orders)]], Y[:, orders[e % len(orders)]])
             batch_costs = []
             for first in range(0, m, batch_size):
-                cost, grads = _gradients(Xe[:, first:first + batch_size], Ye[:, first:first + batch_size],
-                                         params, names)
-                params = _update(params, grads, learning_rate)
+                Xb, Yb = Xe[:, first:first + batch_size], Ye[:, first:first + batch_size]
+                cost, grads = _gradients(Xb, Yb, params, names)
+                step += 1
+                params, cost = _step(params, grads, cost, opt, buffers, step, rates[e], l2, Xb.shape[1])
                 batch_costs.append(cost)
             costs[e] = np.mean(batch_costs)
         if callback is not None:
             callback(stop, n_epochs, costs[stop - 1])
-    return _as_dict(params), costs
+    return _as_dict(params), costs, {"step": step, **buffers}
+
+
+def _step(params, grads, cost, opt, buffers, step, lr, l2, m):
+    """One batch's update of ``params`` (and the cost with the L2 penalty)."""
+    if opt.code == optimizers.SGD_CODE and l2 == 0:
+        return _update(params, grads, lr), cost
+    dt = params[0][0].dtype.type
+    new = []
+    for l, (W, b) in enumerate(params, start=1):
+        dW = grads[f"dW{l}"]
+        if l2:
+            cost += 0.5 * l2 / m * float(np.sum(W.astype(np.float64) ** 2))
+            dW = dW + dt(l2 / m) * W
+        pair = []
+        for key, p, g in ((f"W{l}", W, dW), (f"b{l}", b, grads[f"db{l}"])):
+            p = p.copy()
+            state = np.stack([buffers[name][key].reshape(-1) for name in opt.buffers]) if opt.buffers else None
+            optimizers.step(opt, p.reshape(-1), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), state, step, lr)
+            for i, name in enumerate(opt.buffers):
+                buffers[name][key] = state[i].reshape(p.shape)
+            pair.append(p)
+        new.append(tuple(pair))
+    return new, cost
 
 
 def _forward_output(X, params, names, math=None):

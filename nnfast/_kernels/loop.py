@@ -36,6 +36,7 @@ from .dense import add_row_sums, dense_backward_input, dense_backward_params, de
 from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, ONE, STORE, ZERO, gemm
 from .layout import gather, gather_columns
 from .loss import cost_sum_from_logits
+from .optim import SGD, add_l2, optimizer_step
 from .sync import wait
 from .views import block, flat
 
@@ -170,40 +171,55 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, 
 
 
 @njit(**JIT)
-def _reduce(grads, q0, q1, theta, step, update):
+def _apply(grads, q0, q1, theta, net, opt, k, lr, m_batch, update):
     """grads[0][q] = Σ_c grads[c][q] for q in [q0, q1), summed in chunk order (the same
-    result on every run for a chunk count); with ``update``, then θ[q] -= step·grads[0][q]."""
+    result on every run for a chunk count); with ``update``, the optimizer's k-th step on
+    θ[q0:q1] from the batch's mean gradient (plus the L2 term on the weights)."""
     total = grads[0]
     for c in range(1, grads.shape[0]):
         g = grads[c]
         for q in range(q0, q1):
             total[q] += g[q]
-    if update:
-        sgd_update(theta[q0:q1], total[q0:q1], step)
+    if not update:
+        return
+    code, hyper, state, _, l2 = opt
+    if code == SGD and l2 == 0:  # the chapter's update, θ -= (α/m)·Σ∇, rounded as before
+        sgd_update(theta[q0:q1], total[q0:q1], lr / m_batch)
+        return
+    inv_m = theta.dtype.type(1.0 / m_batch)
+    for q in range(q0, q1):
+        total[q] *= inv_m
+    if l2 != 0:
+        add_l2(total, theta, net, q0, q1, theta.dtype.type(l2 / m_batch))
+    optimizer_step(code, hyper, theta, total, state, q0, q1, k, lr)
 
 
 @njit(**JIT)
 def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_start, epoch_stop,
-                 cost_every, learning_rate, update, theta, net, ws, scratch, grads, packs, chunk_costs, costs_out,
+                 cost_every, rates, update, opt, theta, net, ws, scratch, grads, packs, chunk_costs, costs_out,
                  fast):
-    """Gradient descent for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17), as thread
-    ``t`` of ``grads.shape[0]``: every thread calls it with the same arguments but ``t``
+    """Training for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17), as thread ``t`` of
+    ``grads.shape[0]``: every thread calls it with the same arguments but ``t``
     (``nnfast._workers``), and they meet at the barrier ``sync`` twice per batch.
 
     Epoch e visits the examples in the order ``orders[e % len(orders)]`` (``in_order``:
-    that order is 0..m-1) in batches of ``batch_size`` (the last one may be smaller); full
-    batch is ``batch_size = m``, one batch per epoch, i.e. one iteration of the chapter's
-    loop. Per batch, thread t runs its share of the blocks into ``grads[t]``; after the
-    first barrier it sums its slice of the parameters over the chunks and, with
-    ``update``, applies θ := θ - α·(1/m_batch)·Σ∇ to it; the second barrier keeps the next
-    batch from reading θ before every slice is updated. Without ``update`` (one batch: a
-    gradient) the sum is left in ``grads[0]``. When ``e % cost_every == 0`` the epoch's
-    cost — the mean of its batches' costs, each from the forward pass before that
-    batch's update — is written to ``costs_out[e - epoch_start]``; other epochs skip it.
+    that order is 0..m-1) in batches of ``batch_size`` (the last one may be smaller) with
+    the learning rate ``rates[e]``; full batch is ``batch_size = m``, one batch per epoch,
+    i.e. one iteration of the chapter's loop. Per batch, thread t runs its share of the
+    blocks into ``grads[t]``; after the first barrier it sums its slice of the parameters
+    over the chunks and, with ``update``, applies the optimizer ``opt`` (see
+    ``_kernels/optim.py``; plain gradient descent θ := θ - α·(1/m_batch)·Σ∇ by default)
+    to it; the second barrier keeps the next batch from reading θ before every slice is
+    updated. Without ``update`` (one batch: a gradient) the sum is left in ``grads[0]``.
+    When ``e % cost_every == 0`` the epoch's cost — the mean of its batches' costs, each
+    from the forward pass before that batch's update, with the L2 penalty — is written to
+    ``costs_out[e - epoch_start]``; other epochs skip it.
     """
     n_threads = grads.shape[0]
     m = Y.shape[1]
     q0, q1 = t * theta.size // n_threads, (t + 1) * theta.size // n_threads
+    steps, l2 = opt[3], opt[4]
+    k = steps[0]
     for e in range(epoch_start, epoch_stop):
         idx = orders[e % orders.shape[0]]
         want_cost = e % cost_every == 0
@@ -212,12 +228,16 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
             n_blocks = (stop - start + block_rows - 1) // block_rows
-            chunk_costs[t] = _run_chunk(t, t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads, block_rows,
-                                        X, x_rows, Y, idx, in_order, start, stop, theta, net, ws, scratch, grads,
-                                        packs, want_cost, fast)
+            cost = _run_chunk(t, t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads, block_rows,
+                              X, x_rows, Y, idx, in_order, start, stop, theta, net, ws, scratch, grads,
+                              packs, want_cost, fast)
+            if want_cost and l2 != 0:  # θ is not updated before the barrier: this batch's penalty
+                cost += 0.5 * l2 * add_l2(theta, theta, net, q0, q1, 0.0)
+            chunk_costs[t] = cost
             if not wait(sync, n_threads):
                 return
-            _reduce(grads, q0, q1, theta, learning_rate / (stop - start), update)
+            k += 1
+            _apply(grads, q0, q1, theta, net, opt, k, rates[e], stop - start, update)
             batch_cost = 0.0
             for c in range(n_threads):
                 batch_cost += chunk_costs[c]
@@ -227,6 +247,8 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
             n_batches += 1
         if want_cost and t == 0:
             costs_out[e - epoch_start] = epoch_cost / n_batches
+    if t == 0 and update:
+        steps[0] = k
 
 
 @njit(**JIT)
