@@ -5,7 +5,13 @@ Two backends with the same functions (``nnfast.reference``, ``nnfast.compiled``)
 general L-layer entry points below.
 """
 
-from . import _cache, _startup, compiled, datasets, reference
+from . import _cache, _startup
+
+try:
+    from . import compiled
+except RuntimeError as error:  # Numba's, when it can write a cache nowhere
+    raise _cache.unwritable_error(error) from error
+from . import datasets, reference
 from ._activations import NAMES as ACTIVATIONS
 from .api import TrainResult, gradients, init_parameters, predict, predict_proba, train
 from .io import load, save

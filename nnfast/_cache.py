@@ -31,6 +31,19 @@ _PACKAGE = Path(__file__).resolve().parent
 _KERNELS = __package__ + "._kernels"
 
 
+def unwritable_error(error):
+    """The ImportError to raise for Numba's RuntimeError ``error`` when it found no
+    folder it can write to for a kernel's cache (``error`` itself when it is another)."""
+    if "no locator available" not in str(error):
+        return error
+    given = os.environ.get("NUMBA_CACHE_DIR")
+    return ImportError(
+        f"nnfast: Numba can cache the compiled kernels nowhere: {_PACKAGE / '_kernels' / '__pycache__'} and "
+        f"the user's cache folder (~/.cache/numba on Linux) are not writable, and NUMBA_CACHE_DIR "
+        f"{'is not set' if not given else f'= {given} is not writable either'}; set NUMBA_CACHE_DIR to a "
+        f"writable folder ({error})")
+
+
 def kernel_dispatchers():
     """Every compiled function of the imported ``nnfast._kernels`` modules."""
     found = {}

@@ -196,7 +196,8 @@ def _read_only_prefix(folder):
 
 def test_a_read_only_install_caches_in_the_users_cache_folder(tmp_path):
     """pip install --target into a folder, made read-only: Numba caches the kernels in
-    the user's cache folder instead (~/.cache/numba), and the next process loads them."""
+    the user's cache folder instead (~/.cache/numba), and the next process loads them;
+    with no writable folder at all, import says to set NUMBA_CACHE_DIR."""
     source = tmp_path / "source"
     copy_package(source)
     for name in ("pyproject.toml", "README.md"):
@@ -231,6 +232,16 @@ def test_a_read_only_install_caches_in_the_users_cache_folder(tmp_path):
 
     warm = python(probe, path=site, env=env, prefix=prefix, cwd=tmp_path)
     assert warm.returncode == 0 and warm.stderr == "", warm.stderr
+
+    # The user's cache folder not writable either: a clear error, and NUMBA_CACHE_DIR helps.
+    env["HOME"] = str(site)
+    nowhere = python("import nnfast", path=site, env=env, prefix=prefix, cwd=tmp_path)
+    assert nowhere.returncode == 1
+    assert "ImportError: nnfast: Numba can cache the compiled kernels nowhere: " in nowhere.stderr
+    assert "NUMBA_CACHE_DIR is not set; set NUMBA_CACHE_DIR to a writable folder" in nowhere.stderr
+    given = python(probe, path=site, env=env, prefix=prefix, cwd=tmp_path, cache_dir=tmp_path / "cache")
+    assert given.returncode == 0, given.stderr
+    assert {folder.parent for _, _, folder in announcements(given.stderr)} == {tmp_path / "cache"}
 
 
 # ----------------------------------------------------------------------------------------
