@@ -217,16 +217,17 @@ def check_l2(l2):
 
 
 def check_optimizer_state(state, optimizer, dims, dtype):
-    """A ``TrainResult.optimizer_state`` for ``optimizer`` on layers ``dims``: ``{"step": t}``
-    and one ``{W1, b1, ...}`` dict of finite arrays per buffer of the optimizer, each of
-    the parameters' shapes; returned with the arrays in ``dtype``."""
+    """A ``TrainResult.optimizer_state`` for ``optimizer`` on layers ``dims``: ``{"step": t,
+    "epoch": e}`` and one ``{W1, b1, ...}`` dict of finite arrays per buffer of the
+    optimizer, each of the parameters' shapes; returned with the arrays in ``dtype``."""
     if not isinstance(state, dict):
         raise TypeError(f"optimizer_state must be a dict (a TrainResult.optimizer_state); got {type(state).__name__}")
-    expected = {"step", *optimizer.buffers}
+    expected = {"step", "epoch", *optimizer.buffers}
     if set(state) != expected:
         raise ValueError(f"optimizer_state for optimizer {optimizer.name!r} must have the keys {sorted(expected)}; "
                          f"got {sorted(state)}")
-    out = {"step": check_count("optimizer_state['step']", state["step"])}
+    out = {"step": check_count("optimizer_state['step']", state["step"]),
+           "epoch": check_count("optimizer_state['epoch']", state["epoch"])}
     for name in optimizer.buffers:
         if not isinstance(state[name], dict):
             raise TypeError(f"optimizer_state[{name!r}] must be a dict like parameters; "

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import compiled, optimizers, reference
+from . import compiled, optimizers, reference, schedules
 from ._activations import RELU_LIKE, predictions_from_output
 from ._schedule import epoch_orders
 from ._threads import check_threads, using
@@ -41,7 +41,8 @@ class TrainResult:
     extra : dict
         Run settings (learning rate, batch size, epochs, seed, dtype, optimizer, l2).
     optimizer_state : dict or None
-        Where the optimizer stands: ``{"step": t}`` plus, for optimizers with state, one
+        Where the run stands: ``{"step": t, "epoch": e}`` (updates and epochs so far)
+        plus, for optimizers with state, one
         dict like ``parameters`` per buffer (``"v"``; ``"s"``; ``"m"`` and ``"v"``). Pass it
         back as ``train(..., optimizer_state=...)`` to continue the run.
     """
@@ -97,7 +98,8 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
 
 def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
           batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
-          callback=None, math=None, threads=None, optimizer="sgd", l2=0.0, optimizer_state=None):
+          callback=None, math=None, threads=None, optimizer="sgd", l2=0.0, schedule=None, clip_norm=None,
+          optimizer_state=None):
     """Train an L-layer network by gradient descent or one of ``nnfast.optimizers``.
 
     Parameters
@@ -156,10 +158,19 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         λ >= 0: the cost gains (λ/2m)·Σ‖W[l]‖² over the weights (not the biases), the
         gradients (λ/m)·W[l], with m the batch's size (the course's and scikit-learn's
         ``alpha`` convention). The recorded costs include it.
+    schedule : str or nnfast.schedules instance, optional
+        The learning rate per epoch (per iteration in full batch): ``"constant"`` (the
+        default), ``"step"``, ``"exponential"``, ``"invscaling"``, ``"cosine"``, or an
+        instance such as ``nnfast.schedules.StepDecay(step_size=5, gamma=0.5)``; see
+        ``nnfast.schedules``.
+    clip_norm : float, optional
+        Scale each batch's gradient (with its L2 term) down to this Euclidean norm when it
+        is longer (torch's ``clip_grad_norm_``). None: no clipping.
     optimizer_state : dict, optional
         A ``TrainResult.optimizer_state`` of the same optimizer and layer sizes to
         continue from (with ``parameters=`` that result's parameters): the optimizer's
-        buffers and step count carry on as in one uninterrupted run.
+        buffers, its step count and the schedule's epoch carry on as in one uninterrupted
+        run (a cosine schedule needs its ``t_max`` for that).
     callback : callable, optional
         ``callback(done, total, cost)`` is called from Python between kernel calls: after
         every epoch for mini-batch runs, after every 1% of the iterations for full batch
@@ -213,21 +224,26 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         orders = epoch_orders(m, n_epochs, shuffle, np.random.default_rng(shuffle_seq))
     opt = optimizers.get(optimizer)
     l2 = check_l2(l2)
+    clip = 0.0 if clip_norm is None else check_learning_rate(clip_norm, "clip_norm")
     if optimizer_state is not None:
         optimizer_state = check_optimizer_state(optimizer_state, opt, dims, dt)
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
-    rates = np.full(n_epochs, lr)
+    sched = schedules.get(schedule)
+    first_epoch = 0 if optimizer_state is None else optimizer_state["epoch"]
+    rates = schedules.rates(sched, lr, first_epoch, n_epochs)
     with using(threads):
         trained, costs, state = module._gradient_descent(X, Y, params, names, rates, orders, batch, n_epochs,
-                                                         callback, math, opt, l2, optimizer_state)
+                                                         callback, math, opt, l2, optimizer_state, clip)
+    state = {"step": state["step"], "epoch": first_epoch + n_epochs,
+             **{name: state[name] for name in opt.buffers}}
     bad = np.flatnonzero(~np.isfinite(costs))
     if bad.size:
         warnings.warn(f"training diverged: the cost is {costs[bad[0]]} at {'iteration' if batch_size is None else 'epoch'} "
                       f"{bad[0]}; try a smaller learning_rate", RuntimeWarning, stacklevel=2)
     extra = {"learning_rate": lr, "num_iterations": num_iterations, "epochs": epochs,
              "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name,
-             "optimizer": opt.name, "l2": l2}
+             "optimizer": opt.name, "l2": l2, "schedule": sched.name, "clip_norm": clip_norm}
     return TrainResult(trained, costs, dims, names, backend, extra, state)
 
 

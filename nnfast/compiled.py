@@ -242,10 +242,11 @@ class _Trainer:
 
     rates : float64 array, the learning rate of each epoch the run will reach; optimizer :
     an ``nnfast.optimizers`` instance; l2 : λ; state : ``{"step": t, buffer: {W1, b1,
-    ...}}`` to continue from (None: a fresh optimizer)."""
+    ...}}`` to continue from (None: a fresh optimizer); clip : the largest gradient norm
+    (0: none)."""
 
     def __init__(self, X, Y, params, names, rates, orders, batch_size, math=None, optimizer=None, l2=0.0,
-                 state=None):
+                 state=None, clip=0.0):
         self.layout, self.X, self.n_chunks = _plan(X, params, names, batch_size)
         self.theta = self.layout.pack(params)
         self.Y = Y
@@ -263,7 +264,8 @@ class _Trainer:
             for i, name in enumerate(buffers):
                 self.state[i] = self.layout.pack([(state[name][f"W{l}"], state[name][f"b{l}"])
                                                   for l in range(1, len(self.layout.dims))])
-        self.opt = (np.int64(self.optimizer.code), self.optimizer.hyper(), self.state, self.steps, float(l2))
+        self.opt = (np.int64(self.optimizer.code), self.optimizer.hyper(), self.state, self.steps, float(l2),
+                    float(clip), np.zeros(self.n_chunks))
         self.ws, self.scratch, self.grads, self.packs, self.chunk_costs = self.layout.buffers(self.n_chunks)
 
     def _epochs(self, epoch_start, epoch_stop, cost_every, batch_size, update):
@@ -351,8 +353,8 @@ def _gradients(X, Y, params, names, math=None):
 
 
 def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, callback=None, math=None,
-                      optimizer=None, l2=0.0, state=None):
-    trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state)
+                      optimizer=None, l2=0.0, state=None, clip=0.0):
+    trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state, clip)
     if callback is None:
         costs = trainer.run(0, n_epochs)
     else:

@@ -16,6 +16,8 @@ Notation (section 6.5): ``X`` is ``(n_x, m)``, one example per column; ``W[l]`` 
 All functions keep float32 input in float32.
 """
 
+import math
+
 import numpy as np
 
 from . import _activations, optimizers
@@ -487,14 +489,16 @@ def _gradients(X, Y, params, names, math=None):
 
 
 def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, callback=None, math=None,
-                      optimizer=None, l2=0.0, state=None):
+                      optimizer=None, l2=0.0, state=None, clip=0.0):
     """Full-batch or mini-batch training; the reference for ``compiled``'s loop.
 
     Epoch e visits the columns in the order ``orders[e % len(orders)]`` in batches of
     ``batch_size`` (the last may be smaller) with the learning rate ``rates[e]``; full
     batch is one batch of all m columns, i.e. one iteration. Each batch's mean gradient
     gains (λ/m_batch)·W[l] on the weights (``l2`` = λ) and its cost (λ/2m_batch)·Σ‖W[l]‖²;
-    the update is ``optimizer``'s (``nnfast.optimizers``; None: plain gradient descent),
+    the gradient is scaled down to norm ``clip`` when it is longer (torch's
+    ``clip_grad_norm_``; 0: never); the update is ``optimizer``'s (``nnfast.optimizers``;
+    None: plain gradient descent),
     continuing from ``state`` (``{"step": t, buffer: {W1, b1, ...}}``) when given. The
     cost of an epoch is the mean of its batches' costs, each from the forward pass before
     that batch's update. Returns the final parameters, the costs and the optimizer's
@@ -523,7 +527,7 @@ def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, 
                 Xb, Yb = Xe[:, first:first + batch_size], Ye[:, first:first + batch_size]
                 cost, grads = _gradients(Xb, Yb, params, names)
                 step += 1
-                params, cost = _step(params, grads, cost, opt, buffers, step, rates[e], l2, Xb.shape[1])
+                params, cost = _step(params, grads, cost, opt, buffers, step, rates[e], l2, clip, Xb.shape[1])
                 batch_costs.append(cost)
             costs[e] = np.mean(batch_costs)
         if callback is not None:
@@ -531,19 +535,25 @@ def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, 
     return _as_dict(params), costs, {"step": step, **buffers}
 
 
-def _step(params, grads, cost, opt, buffers, step, lr, l2, m):
+def _step(params, grads, cost, opt, buffers, step, lr, l2, clip, m):
     """One batch's update of ``params`` (and the cost with the L2 penalty)."""
-    if opt.code == optimizers.SGD_CODE and l2 == 0:
+    if opt.code == optimizers.SGD_CODE and l2 == 0 and clip == 0:
         return _update(params, grads, lr), cost
     dt = params[0][0].dtype.type
-    new = []
+    grads = dict(grads)
     for l, (W, b) in enumerate(params, start=1):
-        dW = grads[f"dW{l}"]
         if l2:
             cost += 0.5 * l2 / m * float(np.sum(W.astype(np.float64) ** 2))
-            dW = dW + dt(l2 / m) * W
+            grads[f"dW{l}"] = grads[f"dW{l}"] + dt(l2 / m) * W
+    if clip:
+        norm = math.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values()))
+        factor = clip / (norm + 1e-6)
+        if factor < 1:
+            grads = {k: g * dt(factor) for k, g in grads.items()}
+    new = []
+    for l, (W, b) in enumerate(params, start=1):
         pair = []
-        for key, p, g in ((f"W{l}", W, dW), (f"b{l}", b, grads[f"db{l}"])):
+        for key, p, g in ((f"W{l}", W, grads[f"dW{l}"]), (f"b{l}", b, grads[f"db{l}"])):
             p = p.copy()
             state = np.stack([buffers[name][key].reshape(-1) for name in opt.buffers]) if opt.buffers else None
             optimizers.step(opt, p.reshape(-1), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), state, step, lr)

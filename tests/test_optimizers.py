@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import nnfast
-from nnfast import optimizers
+from nnfast import optimizers, schedules
 
 from _strategies import networks
 
@@ -25,7 +25,7 @@ def _problem(seed=0, m=37):
     return X, Y, labels, dims, acts, nnfast.init_parameters(dims, acts, seed=seed)
 
 
-def _torch_run(X, labels, params, name, lr, l2, batch, epochs):
+def _torch_run(X, labels, params, name, lr, l2, batch, epochs, clip=None):
     """The same training with torch.optim and autograd: the loss is the mean cross-entropy
     plus (λ/2m)·Σ‖W‖² written out, so the penalty's gradient comes from autograd too."""
     torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install 'nnfast[peers]')")
@@ -49,6 +49,8 @@ def _torch_run(X, labels, params, name, lr, l2, batch, epochs):
             loss = torch.nn.functional.cross_entropy(z.T, y)
             loss = loss + l2 / (2 * x.shape[1]) * (t["W1"].pow(2).sum() + t["W2"].pow(2).sum())
             loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(order, clip)
             opt.step()
     return {k: v.detach().numpy() for k, v in t.items()}
 
@@ -67,6 +69,22 @@ def test_matches_torch_optim(name, l2, backend):
     for key, want in expected.items():
         np.testing.assert_allclose(res.parameters[key], want, rtol=1e-10, atol=1e-12, err_msg=key)
     assert res.optimizer_state["step"] == 3 * 4
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+@pytest.mark.parametrize("backend", ["compiled", "reference"])
+def test_clipping_matches_torch(name, backend):
+    """Gradient norms clipped to 0.05 (most batches' are longer here), with L2: the same
+    parameters as torch.nn.utils.clip_grad_norm_ before each torch.optim step."""
+    X, Y, labels, dims, acts, params = _problem()
+    expected = _torch_run(X, labels, params, name, 0.1, 0.2, batch=10, epochs=3, clip=0.05)
+    res = nnfast.train(X, Y, dims, acts, learning_rate=0.1, epochs=3, batch_size=10, shuffle=False,
+                       parameters=params, optimizer=name, l2=0.2, clip_norm=0.05, backend=backend)
+    unclipped = nnfast.train(X, Y, dims, acts, learning_rate=0.1, epochs=3, batch_size=10, shuffle=False,
+                             parameters=params, optimizer=name, l2=0.2, backend=backend)
+    for key, want in expected.items():
+        np.testing.assert_allclose(res.parameters[key], want, rtol=1e-10, atol=1e-12, err_msg=key)
+    assert any(not np.allclose(res.parameters[k], unclipped.parameters[k]) for k in expected)
 
 
 def test_l2_is_in_the_recorded_cost():
@@ -151,9 +169,13 @@ def test_instances_carry_their_hyperparameters():
     ({"l2": "0.1"}, TypeError, "l2 must be a real number"),
     ({"optimizer": "adam", "optimizer_state": {"step": 1}}, ValueError, "must have the keys"),
     ({"optimizer": "momentum", "optimizer_state": [1]}, TypeError, "optimizer_state must be a dict"),
-    ({"optimizer": "momentum", "optimizer_state": {"step": -1, "v": {}}}, ValueError, "step"),
-    ({"optimizer": "momentum", "optimizer_state": {"step": 1, "v": {"W1": np.zeros((6, 4))}}}, ValueError,
-     "has no 'b1'"),
+    ({"optimizer": "momentum", "optimizer_state": {"step": -1, "epoch": 0, "v": {}}}, ValueError, "step"),
+    ({"optimizer": "momentum", "optimizer_state": {"step": 1, "epoch": 0, "v": {"W1": np.zeros((6, 4))}}},
+     ValueError, "has no 'b1'"),
+    ({"schedule": "linear"}, ValueError, "schedule must be one of"),
+    ({"clip_norm": 0}, ValueError, "clip_norm must be a finite number > 0"),
+    ({"clip_norm": "1"}, TypeError, "clip_norm must be a positive real number"),
+    ({"schedule": 0.5}, TypeError, "schedule must be a name"),
 ])
 def test_bad_optimizer_arguments(kwargs, error, match):
     X, Y, labels, dims, acts, params = _problem()
@@ -165,11 +187,11 @@ def test_bad_optimizer_state_shapes():
     X, Y, labels, dims, acts, params = _problem()
     good = nnfast.train(X, Y, dims, acts, learning_rate=0.1, num_iterations=1, parameters=params,
                         optimizer="momentum").optimizer_state
-    bad = {"step": 1, "v": {**good["v"], "W2": np.zeros((2, 6))}}
+    bad = {**good, "v": {**good["v"], "W2": np.zeros((2, 6))}}
     with pytest.raises(ValueError, match=r"optimizer_state\['v'\]\['W2'\] must have shape \(3, 6\)"):
         nnfast.train(X, Y, dims, acts, learning_rate=0.1, num_iterations=1, parameters=params,
                      optimizer="momentum", optimizer_state=bad)
-    nan = {"step": 1, "v": {**good["v"], "b1": np.full((6, 1), np.nan)}}
+    nan = {**good, "v": {**good["v"], "b1": np.full((6, 1), np.nan)}}
     with pytest.raises(ValueError, match="NaN or infinity"):
         nnfast.train(X, Y, dims, acts, learning_rate=0.1, num_iterations=1, parameters=params,
                      optimizer="momentum", optimizer_state=nan)
@@ -182,7 +204,67 @@ def test_bad_optimizer_state_shapes():
     (lambda: optimizers.RMSprop(alpha=float("nan")), ValueError, "alpha must be in"),
     (lambda: optimizers.Momentum(momentum="0.9"), TypeError, "momentum must be a real number"),
     (lambda: optimizers.AdamW(weight_decay=-1), ValueError, "weight_decay must be a finite number >= 0"),
+    (lambda: schedules.StepDecay(step_size=0), ValueError, "step_size must be a whole number >= 1"),
+    (lambda: schedules.Exponential(gamma=0), ValueError, "gamma must be a finite number > 0"),
+    (lambda: schedules.InverseTime(power_t=-1), ValueError, "power_t must be a finite number >= 0"),
+    (lambda: schedules.Cosine(t_max=2.5), ValueError, "t_max must be a whole number >= 1"),
 ])
 def test_bad_hyperparameters(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_schedules_follow_their_formulas():
+    """Each schedule's rates against its formula, written out here."""
+    e = np.arange(12)
+    lr = 0.3
+    np.testing.assert_allclose(schedules.rates(schedules.Constant(), lr, 0, 12), np.full(12, lr))
+    np.testing.assert_allclose(schedules.rates(schedules.StepDecay(4, 0.5), lr, 0, 12),
+                               [lr * 0.5 ** (i // 4) for i in e])
+    np.testing.assert_allclose(schedules.rates(schedules.Exponential(0.9), lr, 0, 12), [lr * 0.9 ** i for i in e])
+    np.testing.assert_allclose(schedules.rates(schedules.InverseTime(0.25), lr, 0, 12), [lr / (i + 1) ** 0.25 for i in e])
+    np.testing.assert_allclose(schedules.rates(schedules.Cosine(eta_min=0.01), lr, 0, 12),
+                               [0.01 + (lr - 0.01) * (1 + np.cos(np.pi * i / 12)) / 2 for i in e])
+    # Resumed at epoch 5: the same rates as the uninterrupted run's epochs 5..11.
+    np.testing.assert_allclose(schedules.rates(schedules.StepDecay(4, 0.5), lr, 5, 7),
+                               schedules.rates(schedules.StepDecay(4, 0.5), lr, 0, 12)[5:])
+
+
+@pytest.mark.parametrize("make, torch_make", [
+    (lambda: schedules.StepDecay(3, 0.5), lambda torch, o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
+    (lambda: schedules.Exponential(0.8), lambda torch, o: torch.optim.lr_scheduler.ExponentialLR(o, 0.8)),
+    (lambda: schedules.Cosine(t_max=10, eta_min=0.001),
+     lambda torch, o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10, 0.001)),
+])
+def test_schedules_match_torch(make, torch_make):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install 'nnfast[peers]')")
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.2)
+    sched = torch_make(torch, opt)
+    expected = []
+    for _ in range(10):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(schedules.rates(make(), 0.2, 0, 10), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["compiled", "reference"])
+def test_scheduled_runs_agree_and_resume(backend):
+    """Adam with a step schedule, mini-batches: both backends give the same parameters, and
+    a run resumed from its optimizer state continues the schedule where it stopped."""
+    X, Y, labels, dims, acts, params = _problem(seed=2)
+    kw = dict(learning_rate=0.05, batch_size=9, shuffle=False, optimizer="adam",
+              schedule=schedules.StepDecay(2, 0.5))
+    whole = nnfast.train(X, Y, dims, acts, epochs=6, parameters=params, backend=backend, **kw)
+    other = nnfast.train(X, Y, dims, acts, epochs=6, parameters=params,
+                         backend="reference" if backend == "compiled" else "compiled", **kw)
+    first = nnfast.train(X, Y, dims, acts, epochs=3, parameters=params, backend=backend, **kw)
+    rest = nnfast.train(X, Y, dims, acts, epochs=3, parameters=first.parameters, backend=backend,
+                        optimizer_state=first.optimizer_state, **kw)
+    constant = nnfast.train(X, Y, dims, acts, epochs=6, parameters=params, backend=backend,
+                            **{**kw, "schedule": None})
+    for key in whole.parameters:
+        np.testing.assert_allclose(whole.parameters[key], other.parameters[key], rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(rest.parameters[key], whole.parameters[key])
+    assert any(not np.allclose(whole.parameters[k], constant.parameters[k]) for k in whole.parameters)
+    assert whole.optimizer_state["epoch"] == 6 and first.optimizer_state["epoch"] == 3

@@ -28,6 +28,8 @@ at a barrier (``sync.wait``) the rows are summed in chunk order, each thread a s
 the parameters, so the result is the same on every run for a given number of chunks.
 """
 
+import math
+
 from numba import njit
 
 from .._config import JIT, JIT_IR_INLINE
@@ -171,27 +173,40 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, 
 
 
 @njit(**JIT)
-def _apply(grads, q0, q1, theta, net, opt, k, lr, m_batch, update):
+def _sum_chunks(grads, q0, q1):
     """grads[0][q] = Σ_c grads[c][q] for q in [q0, q1), summed in chunk order (the same
-    result on every run for a chunk count); with ``update``, the optimizer's k-th step on
-    θ[q0:q1] from the batch's mean gradient (plus the L2 term on the weights)."""
+    result on every run for a chunk count)."""
     total = grads[0]
     for c in range(1, grads.shape[0]):
         g = grads[c]
         for q in range(q0, q1):
             total[q] += g[q]
-    if not update:
-        return
-    code, hyper, state, _, l2 = opt
-    if code == SGD and l2 == 0:  # the chapter's update, θ -= (α/m)·Σ∇, rounded as before
-        sgd_update(theta[q0:q1], total[q0:q1], lr / m_batch)
-        return
+
+
+@njit(**JIT)
+def _mean_gradient(g, q0, q1, theta, net, l2, m_batch):
+    """g[q0:q1], a batch's gradient sum, made its mean plus the L2 term on the weights;
+    returns Σ g² over the slice (for the gradient's norm)."""
     inv_m = theta.dtype.type(1.0 / m_batch)
     for q in range(q0, q1):
-        total[q] *= inv_m
+        g[q] *= inv_m
     if l2 != 0:
-        add_l2(total, theta, net, q0, q1, theta.dtype.type(l2 / m_batch))
-    optimizer_step(code, hyper, theta, total, state, q0, q1, k, lr)
+        add_l2(g, theta, net, q0, q1, theta.dtype.type(l2 / m_batch))
+    squares = 0.0
+    for q in range(q0, q1):
+        squares += g[q] * g[q]
+    return squares
+
+
+@njit(**JIT)
+def _clip_factor(norms, clip):
+    """torch's ``clip_grad_norm_``: max_norm / (‖g‖ + 1e-6) when that is below 1, else 1,
+    from the threads' Σ g² in ``norms`` (summed in thread order)."""
+    total = 0.0
+    for x in norms:
+        total += x
+    factor = clip / (math.sqrt(total) + 1e-6)
+    return factor if factor < 1.0 else 1.0
 
 
 @njit(**JIT)
@@ -209,7 +224,8 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
     blocks into ``grads[t]``; after the first barrier it sums its slice of the parameters
     over the chunks and, with ``update``, applies the optimizer ``opt`` (see
     ``_kernels/optim.py``; plain gradient descent θ := θ - α·(1/m_batch)·Σ∇ by default)
-    to it; the second barrier keeps the next batch from reading θ before every slice is
+    to it, after the gradient's norm is clipped to ``clip`` if it is > 0 (one more
+    barrier: every slice's Σ g² first); the second barrier keeps the next batch from reading θ before every slice is
     updated. Without ``update`` (one batch: a gradient) the sum is left in ``grads[0]``.
     When ``e % cost_every == 0`` the epoch's cost — the mean of its batches' costs, each
     from the forward pass before that batch's update, with the L2 penalty — is written to
@@ -218,7 +234,8 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
     n_threads = grads.shape[0]
     m = Y.shape[1]
     q0, q1 = t * theta.size // n_threads, (t + 1) * theta.size // n_threads
-    steps, l2 = opt[3], opt[4]
+    code, hyper, state, steps, l2, clip, norms = opt
+    plain = code == SGD and l2 == 0 and clip == 0
     k = steps[0]
     for e in range(epoch_start, epoch_stop):
         idx = orders[e % orders.shape[0]]
@@ -236,8 +253,20 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
             chunk_costs[t] = cost
             if not wait(sync, n_threads):
                 return
+            _sum_chunks(grads, q0, q1)
             k += 1
-            _apply(grads, q0, q1, theta, net, opt, k, rates[e], stop - start, update)
+            if update and plain:  # the chapter's update, θ -= (α/m)·Σ∇, rounded as before
+                sgd_update(theta[q0:q1], grads[0][q0:q1], rates[e] / (stop - start))
+            elif update:
+                g = grads[0]
+                norms[t] = _mean_gradient(g, q0, q1, theta, net, l2, stop - start)
+                if clip > 0:  # the norm of the whole gradient: every slice's share first
+                    if not wait(sync, n_threads):
+                        return
+                    factor = g.dtype.type(_clip_factor(norms, clip))
+                    for q in range(q0, q1):
+                        g[q] *= factor
+                optimizer_step(code, hyper, theta, g, state, q0, q1, k, rates[e])
             batch_cost = 0.0
             for c in range(n_threads):
                 batch_cost += chunk_costs[c]

@@ -2,10 +2,11 @@
 has the rules, their defaults and the NumPy twin ``optimizers.step``, which this follows
 operation for operation).
 
-``opt = (code, hyper, state, steps, l2)``: ``code`` one of ``optimizers.*_CODE``;
-``hyper`` float64 ``[β1 or μ or α_s, β2, ε, weight decay]``; ``state`` ``(k, θ.size)``
-in θ's dtype, the optimizer's buffers (k = 0, 1 or 2); ``steps`` int64 ``[updates so
-far]``; ``l2`` the L2 penalty λ.
+``opt = (code, hyper, state, steps, l2, clip, norms)``: ``code`` one of
+``optimizers.*_CODE``; ``hyper`` float64 ``[β1 or μ or α_s, β2, ε, weight decay]``;
+``state`` ``(k, θ.size)`` in θ's dtype, the optimizer's buffers (k = 0, 1 or 2);
+``steps`` int64 ``[updates so far]``; ``l2`` the L2 penalty λ; ``clip`` the largest
+gradient norm (0: no clipping); ``norms`` float64 ``(n_threads,)`` scratch.
 """
 
 import math
