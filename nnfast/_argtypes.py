@@ -23,12 +23,21 @@ positive_int = int_at_least(1, "a positive integer")
 non_negative_int = int_at_least(0, "an integer >= 0")
 
 
-def positive_float(text):
-    """An argparse type: a finite number > 0 (inf and NaN are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
+def float_above(minimum, strict):
+    """An argparse type: a finite number > minimum (``strict``) or >= minimum; inf and NaN
+    are refused."""
+    what = f"a finite number {'>' if strict else '>='} {minimum:g}"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (math.isfinite(value) and (value > minimum if strict else value >= minimum)):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+    return parse
+
+
+positive_float = float_above(0, True)
+non_negative_float = float_above(0, False)

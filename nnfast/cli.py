@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _cache, _precompile, _startup, api, compiled, plots, reference
-from ._argtypes import non_negative_int, positive_float, positive_int
+from . import __version__, _cache, _precompile, _startup, api, compiled, optimizers, plots, reference, schedules
+from ._argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from .datasets import MNIST_ENV_VAR, load_extra_datasets, load_mnist, load_planar_dataset, one_hot
 from .progress import compile_display, progress_bar
 
@@ -351,9 +351,11 @@ def _mnist(args):
                 "mini-batches of %d, %d epochs" % (args.batch_size, epochs))
     print(f"MNIST: {m} training / {X_test.shape[1]} test images ({loaded:.2f} s to load); network "
           f"{'-'.join(map(str, dims))} (tanh, softmax); {schedule}; learning rate "
-          f"{args.learning_rate}; {args.dtype}; seed {seed}")
+          f"{args.learning_rate} ({args.schedule}); {args.optimizer}"
+          f"{f', l2 {args.l2:g}' if args.l2 else ''}; {args.dtype}; seed {seed}")
 
-    kw = dict(learning_rate=args.learning_rate, seed=seed, backend=args.backend, dtype=args.dtype)
+    kw = dict(learning_rate=args.learning_rate, seed=seed, backend=args.backend, dtype=args.dtype,
+              optimizer=args.optimizer, l2=args.l2, schedule=args.schedule)
     if full_batch:
         kw["num_iterations"] = iterations
         warm = dict(num_iterations=1)
@@ -684,6 +686,12 @@ def build_parser():
                    help="mini-batch size; 0 = full batch with --iterations (default 64)")
     p.add_argument("--epochs", type=positive_int, default=None, help="default 10")
     p.add_argument("--learning-rate", type=positive_float, default=0.1, help="default 0.1")
+    p.add_argument("--optimizer", choices=list(optimizers.OPTIMIZERS), default="sgd",
+                   help="update rule, torch.optim's defaults (default sgd; see nnfast.optimizers)")
+    p.add_argument("--l2", type=non_negative_float, default=0.0,
+                   help="L2 penalty lambda: (lambda/2m) sum ||W||^2 (default 0)")
+    p.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="constant",
+                   help="learning rate per epoch (default constant; see nnfast.schedules)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="working precision (default float32)")
     p.add_argument("--train-size", type=positive_int, default=None, metavar="N",

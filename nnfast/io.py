@@ -1,6 +1,7 @@
 """Save and load a trained network as a plain ``.npz`` archive: arrays only, never pickle.
 
-File layout (format ``"nnfast-model/1"``), one ``.npy`` member per key:
+File layout (format ``"nnfast-model/2"``; version 1 files, without the optimizer keys, are
+read too), one ``.npy`` member per key:
 
 ==============  ==============================  =========================================
 key             dtype                           shape
@@ -13,10 +14,16 @@ key             dtype                           shape
 ``b1``..``bL``  same as the W                   ``(n[l], 1)``
 ==============  ==============================  =========================================
 
+and, when the result has an ``optimizer_state`` (every ``train`` result has one), to
+continue the run: ``optimizer`` (unicode, the optimizer's name), ``optimizer_step`` and
+``optimizer_epoch`` (int64, ``()``), and ``state_<buffer>_<W1..bL>`` for each buffer of
+that optimizer (``v``; ``s``; ``m`` and ``v``), shaped and typed like the parameters.
+
 ``load`` reads with ``allow_pickle=False`` and checks every key before building a
 :class:`~nnfast.api.TrainResult`, so a file that loads is a network ``predict`` can run.
 ``TrainResult.backend`` and ``TrainResult.extra`` describe a training run, not the network,
-and are not stored: a loaded result has their defaults.
+and are not stored: a loaded result has their defaults (``extra["optimizer"]`` aside, kept
+with the optimizer's state).
 """
 
 import os
@@ -26,14 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_activations, check_finite, check_layer_dims, check_parameters
+from . import optimizers
+from ._validate import check_activations, check_finite, check_layer_dims, check_optimizer_state, check_parameters
 from .api import TrainResult
 
 __all__ = ["save", "load", "FORMAT"]
 
 #: The version string written to the ``format`` key.
-FORMAT = "nnfast-model/1"
-_KNOWN_FORMATS = (FORMAT,)
+FORMAT = "nnfast-model/2"
+_KNOWN_FORMATS = ("nnfast-model/1", FORMAT)
 _CORE_KEYS = ("format", "layer_dims", "activations", "costs")
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -46,6 +54,16 @@ def _check_path(path):
 
 def _param_keys(n_layers):
     return [f"{kind}{l}" for l in range(1, n_layers + 1) for kind in "Wb"]
+
+
+def _state_keys(optimizer, n_layers):
+    return [f"state_{name}_{key}" for name in optimizer.buffers for key in _param_keys(n_layers)]
+
+
+def _optimizer_of(result):
+    """The optimizer a result's state belongs to (its ``extra["optimizer"]``; SGD when a
+    result carries no name)."""
+    return optimizers.get(result.extra.get("optimizer", "sgd"))
 
 
 def _check_float_dtypes(where, parameters):
@@ -102,6 +120,11 @@ def save(path, result):
         check_parameters(result.parameters, dims, name="result.parameters")
         _check_float_dtypes("result.parameters", result.parameters)
         costs = _check_costs("result.costs", result.costs)
+        state = None
+        if result.optimizer_state is not None:
+            opt = _optimizer_of(result)
+            dtype = np.asarray(result.parameters["W1"]).dtype
+            state = check_optimizer_state(result.optimizer_state, opt, dims, dtype)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"cannot save to {path}: {exc}") from None
     arrays = {
@@ -111,6 +134,13 @@ def save(path, result):
         "costs": costs,
     }
     arrays.update({key: np.asarray(result.parameters[key]) for key in _param_keys(len(dims) - 1)})
+    if state is not None:
+        arrays["optimizer"] = np.array(opt.name)
+        arrays["optimizer_step"] = np.array(state["step"], dtype=np.int64)
+        arrays["optimizer_epoch"] = np.array(state["epoch"], dtype=np.int64)
+        for name in opt.buffers:
+            for key in _param_keys(len(dims) - 1):
+                arrays[f"state_{name}_{key}"] = state[name][key]
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "wb") as f:
@@ -209,6 +239,13 @@ def load(path):
         n_layers = len(dims) - 1
 
         expected = set(_CORE_KEYS) | set(_param_keys(n_layers))
+        opt = None
+        if "optimizer" in keys:
+            try:
+                opt = optimizers.get(_text(_read_key(npz, "optimizer", path), "optimizer", path, ndim=0))
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{path}: key 'optimizer': {exc}") from None
+            expected |= {"optimizer", "optimizer_step", "optimizer_epoch", *_state_keys(opt, n_layers)}
         missing, extra = sorted(expected - keys), sorted(keys - expected)
         if missing or extra:
             found = "; ".join(f"{what} {keys_}" for what, keys_ in
@@ -219,12 +256,27 @@ def load(path):
         names = _text(_read_key(npz, "activations", path), "activations", path, ndim=1)
         costs = _read_key(npz, "costs", path)
         parameters = {key: _read_key(npz, key, path) for key in _param_keys(n_layers)}
+        state = None
+        if opt is not None:
+            counts = {}
+            for what in ("step", "epoch"):
+                value = _read_key(npz, f"optimizer_{what}", path)
+                if value.dtype.kind not in "iu" or value.ndim != 0:
+                    raise TypeError(f"{path}: key 'optimizer_{what}' must be an integer scalar; got dtype "
+                                    f"{value.dtype}, shape {value.shape}")
+                counts[what] = int(value)
+            state = {**counts, **{name: {key: _read_key(npz, f"state_{name}_{key}", path)
+                                         for key in _param_keys(n_layers)} for name in opt.buffers}}
 
     try:
         names = check_activations(names, n_layers)
         costs = _check_costs("key 'costs'", costs)
         _check_float_dtypes("parameters", parameters)
         check_parameters(parameters, dims)
+        if state is not None:
+            state = check_optimizer_state(state, opt, dims, parameters["W1"].dtype)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{path}: {exc}") from None
-    return TrainResult(parameters=parameters, costs=costs, layer_dims=dims, activations=names)
+    extra = {} if opt is None else {"optimizer": opt.name}
+    return TrainResult(parameters=parameters, costs=costs, layer_dims=dims, activations=names, extra=extra,
+                       optimizer_state=state)

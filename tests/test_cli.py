@@ -225,6 +225,25 @@ def test_mnist_full_batch_and_quiet(tiny_mnist, tmp_path, capsys):
     assert "full batch, 5 iterations" in out and "Test accuracy: " in out
 
 
+def test_mnist_optimizer_options_reach_train(tiny_mnist, tmp_path, capsys):
+    """--optimizer, --l2 and --schedule are the run's (printed, and the saved model carries
+    the optimizer's state); bad values are argparse errors."""
+    model = tmp_path / "adam.npz"
+    status, out, err = run(capsys, "mnist", "--data", tiny_mnist, "--epochs", 2, "--batch-size", 32,
+                           "--hidden", 8, "--learning-rate", 0.01, "--optimizer", "adam", "--l2", 0.001,
+                           "--schedule", "cosine", "--quiet", "--out", tmp_path, "--save", model)
+    assert status == 0, err
+    assert "(cosine); adam, l2 0.001;" in out
+    from nnfast.io import load
+    saved = load(model)
+    assert saved.extra["optimizer"] == "adam" and saved.optimizer_state["epoch"] == 2
+    for bad in (["--optimizer", "adagrad"], ["--l2", "-1"], ["--schedule", "linear"]):
+        with pytest.raises(SystemExit) as exit_:
+            run(capsys, "mnist", "--data", tiny_mnist, *bad)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and bad[0] in err and bad[1] in err, err
+
+
 def test_mnist_on_the_real_files_one_epoch(mnist_dir, tmp_path, capsys):
     status, out, err = run(capsys, "mnist", "--data", mnist_dir, "--epochs", 1, "--quiet",
                            "--out", tmp_path)

@@ -268,3 +268,36 @@ def test_scheduled_runs_agree_and_resume(backend):
         np.testing.assert_array_equal(rest.parameters[key], whole.parameters[key])
     assert any(not np.allclose(whole.parameters[k], constant.parameters[k]) for k in whole.parameters)
     assert whole.optimizer_state["epoch"] == 6 and first.optimizer_state["epoch"] == 3
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_save_and_load_keep_the_optimizer_state(tmp_path, name):
+    """A run saved, loaded and continued from the file: the same parameters as the
+    uninterrupted run; the state's arrays round-trip exactly."""
+    X, Y, labels, dims, acts, params = _problem(seed=4)
+    kw = dict(learning_rate=0.05, batch_size=8, shuffle=False, optimizer=name, schedule="exponential")
+    whole = nnfast.train(X, Y, dims, acts, epochs=5, parameters=params, **kw)
+    first = nnfast.train(X, Y, dims, acts, epochs=2, parameters=params, **kw)
+    nnfast.save(tmp_path / "run.npz", first)
+    back = nnfast.load(tmp_path / "run.npz")
+    assert back.extra["optimizer"] == name
+    assert back.optimizer_state["step"] == first.optimizer_state["step"]
+    assert back.optimizer_state["epoch"] == 2
+    for buffer in optimizers.OPTIMIZERS[name].buffers:
+        for key, value in first.optimizer_state[buffer].items():
+            np.testing.assert_array_equal(back.optimizer_state[buffer][key], value)
+    rest = nnfast.train(X, Y, dims, acts, epochs=3, parameters=back.parameters,
+                        optimizer_state=back.optimizer_state, **kw)
+    for key in whole.parameters:
+        np.testing.assert_array_equal(rest.parameters[key], whole.parameters[key])
+
+
+def test_a_file_with_a_missing_state_array_is_refused(tmp_path):
+    X, Y, labels, dims, acts, params = _problem()
+    res = nnfast.train(X, Y, dims, acts, learning_rate=0.05, num_iterations=2, parameters=params, optimizer="adam")
+    nnfast.save(tmp_path / "run.npz", res)
+    with np.load(tmp_path / "run.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "state_v_b2"}
+    np.savez(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(ValueError, match=r"missing \['state_v_b2'\]"):
+        nnfast.load(tmp_path / "broken.npz")
