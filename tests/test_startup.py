@@ -100,7 +100,8 @@ def test_a_compile_is_announced_once_per_dtype_and_a_cache_hit_says_nothing(tmp_
 def test_compile_command_fills_the_cache_for_every_call_of_its_dtype(tmp_path):
     """``nnfast compile --dtype float64`` in an empty cache; then a process making the
     public API's calls in every form (layouts, full and mini-batch, threads, math modes,
-    the chapter's functions) loads everything and compiles nothing."""
+    optimizers, schedules, L2 and clipping, the chapter's functions) loads everything and
+    compiles nothing."""
     cache = tmp_path / "cache"
     run = python("from nnfast.cli import main; raise SystemExit(main(['compile', '--dtype', 'float64']))",
                  cache_dir=cache)
@@ -130,6 +131,10 @@ for dims, acts in (((2, 4, 1), ("tanh", "sigmoid")), ((784, 25, 10), ("tanh", "s
                     r = nnfast.train(data, Y, dims, acts, learning_rate=0.01, seed=0, threads=threads,
                                      math=math, **kw)
         nnfast.train(data, Y, dims, acts, learning_rate=0.01, num_iterations=300, callback=lambda *a: None)
+        for optimizer, schedule in zip(nnfast.optimizers.OPTIMIZERS, ("step", "exponential", "invscaling",
+                                                                     "cosine", "constant", "step")):
+            nnfast.train(data, Y, dims, acts, learning_rate=0.001, batch_size=64, epochs=2, optimizer=optimizer,
+                         schedule=schedule, l2=1e-4, clip_norm=1.0)
         nnfast.gradients(data, Y, r.parameters, acts, threads=2)
         nnfast.predict(r.parameters, data, acts)
         nnfast.predict_proba(r.parameters, data, acts, threads=1)
