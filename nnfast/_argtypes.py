@@ -41,3 +41,14 @@ def float_above(minimum, strict):
 
 positive_float = float_above(0, True)
 non_negative_float = float_above(0, False)
+
+
+def open_unit_float(text):
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
+    return value

@@ -205,14 +205,14 @@ def check_learning_rate(learning_rate, name="learning_rate"):
     return lr
 
 
-def check_l2(l2):
-    """The L2 penalty λ: a finite real number >= 0."""
+def check_l2(l2, name="l2"):
+    """A finite real number >= 0 (the L2 penalty λ, ``min_delta``)."""
     if isinstance(l2, np.ndarray) and l2.ndim == 0 and l2.dtype.kind in "fiu":
         l2 = l2.item()
     if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, numbers.Real):
-        raise TypeError(f"l2 must be a real number >= 0; got {l2!r} ({type(l2).__name__})")
+        raise TypeError(f"{name} must be a real number >= 0; got {l2!r} ({type(l2).__name__})")
     if not (np.isfinite(float(l2)) and float(l2) >= 0):
-        raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
+        raise ValueError(f"{name} must be a finite number >= 0; got {l2!r}")
     return float(l2)
 
 
@@ -399,28 +399,30 @@ def prepare(X, Y, parameters, activations, *, dtype=None, rows_ok=False):
     return X, Y, parameter_pairs(parameters, dims, dt), names, dims, dt
 
 
-def check_data(X, Y, dims, names, dtype, source, rows_ok=False):
+def check_data(X, Y, dims, names, dtype, source, rows_ok=False, labels=("X", "Y")):
     """X ``(n_x, m)`` and Y ``(n_y, m)`` (or None) against the layer sizes ``dims`` and the
     output activation ``names[-1]``; returned C-contiguous in ``dtype``. ``source`` says
-    where n_x comes from, for the error message (e.g. "W1 has shape (4, 2)").
+    where n_x comes from, for the error message (e.g. "W1 has shape (4, 2)"); ``labels``
+    are the arguments' names in messages (e.g. "validation[0]").
 
     ``rows_ok``: a Fortran-contiguous X — the transpose ``X_rows.T`` of data held with one
     example per row, ``(m, n_x)`` C-contiguous, as scikit-learn and the MNIST files hold
     it — is kept as it is (the kernels read it in place) instead of being copied."""
-    X = as_matrix("X", X, dtype, shape_doc="(n_x, m)", order="K" if rows_ok else "C")
+    xn, yn = labels
+    X = as_matrix(xn, X, dtype, shape_doc="(n_x, m)", order="K" if rows_ok else "C")
     if X.shape[0] != dims[0]:
-        raise ValueError(f"X must have n_x = {dims[0]} rows ({source}); "
-                         f"got X of shape {X.shape}" + (" (transposed?)" if X.shape[1] == dims[0] else ""))
+        raise ValueError(f"{xn} must have n_x = {dims[0]} rows ({source}); "
+                         f"got {xn} of shape {X.shape}" + (" (transposed?)" if X.shape[1] == dims[0] else ""))
     if Y is not None:
-        Y_given = as_real_array("Y", Y, allow_bool=True)
-        Y = as_matrix("Y", Y_given, dtype, shape_doc="(n_y, m)", allow_bool=True)
+        Y_given = as_real_array(yn, Y, allow_bool=True)
+        Y = as_matrix(yn, Y_given, dtype, shape_doc="(n_y, m)", allow_bool=True)
         if Y.shape[0] != dims[-1]:
-            raise ValueError(f"Y must have n_y = {dims[-1]} rows (the output layer size); got Y of shape "
+            raise ValueError(f"{yn} must have n_y = {dims[-1]} rows (the output layer size); got {yn} of shape "
                              f"{Y.shape}" + (" (transposed?)" if Y.shape[1] == dims[-1] else ""))
         if Y.shape[1] != X.shape[1]:
-            raise ValueError(f"X and Y must have the same number of examples m (columns); got X of "
-                             f"shape {X.shape} and Y of shape {Y.shape}")
-        check_labels("Y", Y_given, names[-1])  # as given: float32 rounding could make 1+1e-9 a 1
+            raise ValueError(f"{xn} and {yn} must have the same number of examples m (columns); got {xn} of "
+                             f"shape {X.shape} and {yn} of shape {Y.shape}")
+        check_labels(yn, Y_given, names[-1])  # as given: float32 rounding could make 1+1e-9 a 1
     return X, Y
 
 

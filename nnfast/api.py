@@ -13,6 +13,7 @@ import numpy as np
 
 from . import compiled, optimizers, reference, schedules
 from ._activations import RELU_LIKE, predictions_from_output
+from ._monitor import Monitor
 from ._schedule import epoch_orders
 from ._threads import check_threads, using
 from ._validate import (check_activations, check_callback, check_count, check_data, check_flag, check_l2,
@@ -45,6 +46,10 @@ class TrainResult:
         plus, for optimizers with state, one
         dict like ``parameters`` per buffer (``"v"``; ``"s"``; ``"m"`` and ``"v"``). Pass it
         back as ``train(..., optimizer_state=...)`` to continue the run.
+    history : dict of ndarray or None
+        Per epoch (per check, every 1% of the iterations, in full batch with a validation
+        set or ``patience``): ``epoch`` (epochs done), ``cost``, ``learning_rate`` and,
+        with a validation set, ``val_cost`` and ``val_accuracy``.
     """
 
     parameters: dict
@@ -54,6 +59,7 @@ class TrainResult:
     backend: str = "compiled"
     extra: dict = field(default_factory=dict)
     optimizer_state: dict = None
+    history: dict = None
 
     def predict(self, X, threads=None):
         """``predict(self.parameters, X, self.activations, threads=threads)``."""
@@ -99,7 +105,7 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
 def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
           batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
           callback=None, math=None, threads=None, optimizer="sgd", l2=0.0, schedule=None, clip_norm=None,
-          optimizer_state=None):
+          optimizer_state=None, validation=None, validation_fraction=None, patience=None, min_delta=0.0):
     """Train an L-layer network by gradient descent or one of ``nnfast.optimizers``.
 
     Parameters
@@ -171,6 +177,20 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         continue from (with ``parameters=`` that result's parameters): the optimizer's
         buffers, its step count and the schedule's epoch carry on as in one uninterrupted
         run (a cosine schedule needs its ``t_max`` for that).
+    validation : (X_val, Y_val), optional
+        A validation set in the layout of X and Y (``X_val_rows.T`` works too): its cost
+        and accuracy are recorded in ``history`` after every epoch.
+    validation_fraction : float, optional
+        Instead of ``validation``: hold out this fraction (0 < f < 1) of the examples,
+        drawn from ``seed``, and train on the rest (no copy of X is made for the training
+        part).
+    patience : int, optional
+        Early stopping: stop once the validation cost (the training cost without a
+        validation set) has not fallen by more than ``min_delta`` for this many epochs
+        in a row, and return the parameters of the best epoch (``optimizer_state`` is
+        that of the last one).
+    min_delta : float
+        The smallest fall of the monitored cost that counts as an improvement (>= 0).
     callback : callable, optional
         ``callback(done, total, cost)`` is called from Python between kernel calls: after
         every epoch for mini-batch runs, after every 1% of the iterations for full batch
@@ -196,7 +216,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     lr = check_learning_rate(learning_rate)
     dt = working_dtype(dtype, X)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    init_seq, shuffle_seq = root.spawn(2)
+    init_seq, shuffle_seq, split_seq = root.spawn(3)
     if parameters is not None:
         check_parameters(parameters, dims)
     # X and Y are checked against layer_dims before the initial weights are drawn, so a
@@ -206,6 +226,10 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         parameters = init_parameters(dims, names, np.random.default_rng(init_seq), dt)
     params = parameter_pairs(parameters, dims, dt)
     m = X.shape[1]
+    val, train_idx = _validation_split(X, Y, validation, validation_fraction, dims, names, dt, split_seq)
+    m_train = m if train_idx is None else train_idx.size
+    patience = None if patience is None else check_count("patience", patience, minimum=1)
+    min_delta = check_l2(min_delta, "min_delta")
     if batch_size is None:
         if num_iterations is None:
             raise TypeError("train() needs num_iterations for full-batch training "
@@ -213,15 +237,17 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         if epochs is not None:
             raise ValueError("epochs is for mini-batch training: give batch_size too, or use "
                              "num_iterations for full batch")
-        n_epochs, batch, orders = check_count("num_iterations", num_iterations), m, np.arange(m)[None, :]
+        n_epochs, batch, orders = check_count("num_iterations", num_iterations), m_train, np.arange(m_train)[None, :]
     else:
         if epochs is None:
             raise TypeError("train() needs epochs when batch_size is given")
         if num_iterations is not None:
             raise ValueError("num_iterations is for full-batch training; with batch_size give epochs")
         n_epochs = check_count("epochs", epochs)
-        batch = min(check_count("batch_size", batch_size, minimum=1), m)
-        orders = epoch_orders(m, n_epochs, shuffle, np.random.default_rng(shuffle_seq))
+        batch = min(check_count("batch_size", batch_size, minimum=1), m_train)
+        orders = epoch_orders(m_train, n_epochs, shuffle, np.random.default_rng(shuffle_seq))
+    if train_idx is not None:
+        orders = train_idx[orders]
     opt = optimizers.get(optimizer)
     l2 = check_l2(l2)
     clip = 0.0 if clip_norm is None else check_learning_rate(clip_norm, "clip_norm")
@@ -232,10 +258,21 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     sched = schedules.get(schedule)
     first_epoch = 0 if optimizer_state is None else optimizer_state["epoch"]
     rates = schedules.rates(sched, lr, first_epoch, n_epochs)
+    monitor = None
+    if callback is not None or val is not None or patience is not None:
+        def forward(X_val, parameters):
+            return module._forward_output(X_val, parameter_pairs(parameters, dims, dt), names, math)
+        monitor = Monitor(rates, names[-1], forward, val, patience, min_delta, callback)
     with using(threads):
         trained, costs, state = module._gradient_descent(X, Y, params, names, rates, orders, batch, n_epochs,
-                                                         callback, math, opt, l2, optimizer_state, clip)
-    state = {"step": state["step"], "epoch": first_epoch + n_epochs,
+                                                         monitor, math, opt, l2, optimizer_state, clip)
+    if monitor is not None:
+        history = monitor.result()
+        if patience is not None and monitor.best_parameters is not None:
+            trained = monitor.best_parameters
+    else:
+        history = {"epoch": np.arange(1, n_epochs + 1), "cost": costs, "learning_rate": rates}
+    state = {"step": state["step"], "epoch": first_epoch + costs.size,
              **{name: state[name] for name in opt.buffers}}
     bad = np.flatnonzero(~np.isfinite(costs))
     if bad.size:
@@ -243,8 +280,35 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
                       f"{bad[0]}; try a smaller learning_rate", RuntimeWarning, stacklevel=2)
     extra = {"learning_rate": lr, "num_iterations": num_iterations, "epochs": epochs,
              "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name,
-             "optimizer": opt.name, "l2": l2, "schedule": sched.name, "clip_norm": clip_norm}
-    return TrainResult(trained, costs, dims, names, backend, extra, state)
+             "optimizer": opt.name, "l2": l2, "schedule": sched.name, "clip_norm": clip_norm,
+             "validation_fraction": validation_fraction, "patience": patience, "min_delta": min_delta}
+    return TrainResult(trained, costs, dims, names, backend, extra, state, history)
+
+
+def _validation_split(X, Y, validation, fraction, dims, names, dtype, seed_seq):
+    """``(validation, train_idx)``: the validation arrays ``(X_val, Y_val)`` or None, and the
+    sorted indices of the training examples when a fraction of X is held out (else None)."""
+    if validation is not None and fraction is not None:
+        raise ValueError("give validation=(X_val, Y_val) or validation_fraction, not both")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError(f"validation must be a pair (X_val, Y_val); got {type(validation).__name__}"
+                            f"{f' of length {len(validation)}' if isinstance(validation, (tuple, list)) else ''}")
+        X_val, Y_val = check_data(validation[0], validation[1], dims, names, dtype,
+                                  f"layer_dims[0] = {dims[0]}", rows_ok=True, labels=("validation[0]", "validation[1]"))
+        return (X_val, Y_val), None
+    if fraction is None:
+        return None, None
+    if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, (int, float, np.integer, np.floating)):
+        raise TypeError(f"validation_fraction must be a number in (0, 1); got {type(fraction).__name__}")
+    m = X.shape[1]
+    n_val = int(round(float(fraction) * m)) if np.isfinite(fraction) else 0
+    if not 0 < fraction < 1 or not 1 <= n_val < m:
+        raise ValueError(f"validation_fraction must be in (0, 1) and leave at least one example on each side "
+                         f"of the split of {m}; got {fraction!r} ({n_val} examples)")
+    permutation = np.random.default_rng(seed_seq).permutation(m)
+    val_idx, train_idx = np.sort(permutation[:n_val]), np.sort(permutation[n_val:])
+    return (X[:, val_idx], Y[:, val_idx]), train_idx.astype(np.int64)
 
 
 def gradients(X, Y, parameters, activations, backend="compiled", math=None, threads=None):

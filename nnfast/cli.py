@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, _cache, _precompile, _startup, api, compiled, optimizers, plots, reference, schedules
-from ._argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from ._argtypes import non_negative_float, non_negative_int, open_unit_float, positive_float, positive_int
 from .datasets import MNIST_ENV_VAR, load_extra_datasets, load_mnist, load_planar_dataset, one_hot
 from .progress import compile_display, progress_bar
 
@@ -355,7 +355,8 @@ def _mnist(args):
           f"{f', l2 {args.l2:g}' if args.l2 else ''}; {args.dtype}; seed {seed}")
 
     kw = dict(learning_rate=args.learning_rate, seed=seed, backend=args.backend, dtype=args.dtype,
-              optimizer=args.optimizer, l2=args.l2, schedule=args.schedule)
+              optimizer=args.optimizer, l2=args.l2, schedule=args.schedule,
+              validation_fraction=args.validation_fraction, patience=args.patience)
     if full_batch:
         kw["num_iterations"] = iterations
         warm = dict(num_iterations=1)
@@ -383,8 +384,15 @@ def _mnist(args):
                                                          (iterations - 1) % step else []):
                 print("Cost after iteration %i: %f" % (i, result.costs[i]))
         else:
+            validated = "val_cost" in result.history
             for e, cost in enumerate(result.costs, start=1):
-                print("Cost after epoch %i: %f" % (e, cost))
+                print("Cost after epoch %i: %f" % (e, cost) + (
+                    ", validation cost %f, accuracy %.4f" % (result.history["val_cost"][e - 1],
+                                                             result.history["val_accuracy"][e - 1])
+                    if validated else ""))
+    if args.patience is not None and len(result.costs) < total:
+        print(f"early stop after {len(result.costs)} of {total} {unit}s (patience {args.patience}); "
+              f"the best {unit}'s parameters kept")
     if not all(np.isfinite(W).all() for W in result.parameters.values()):
         raise CLIError(f"training diverged: the weights are NaN or infinite; try a smaller "
                        f"--learning-rate (got {args.learning_rate:g})")
@@ -397,7 +405,11 @@ def _mnist(args):
     print(f"Test accuracy: {test_accuracy:.4f} ({round(test_accuracy * y_test.size)}/"
           f"{y_test.size})")
     print(f"time: {elapsed:.2f} s ({per})")
-    figures.save("mnist_cost.png", plots.save_costs, result.costs,
+    curves, labels = [result.costs], ["training"]
+    if "val_cost" in result.history and not full_batch:
+        curves.append(result.history["val_cost"])
+        labels.append("validation")
+    figures.save("mnist_cost.png", plots.save_costs, curves, labels=labels,
                  xlabel="iteration" if full_batch else "epoch",
                  title=f"MNIST {'-'.join(map(str, dims))}, {schedule}")
     if figures.enabled:
@@ -692,6 +704,12 @@ def build_parser():
                    help="L2 penalty lambda: (lambda/2m) sum ||W||^2 (default 0)")
     p.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="constant",
                    help="learning rate per epoch (default constant; see nnfast.schedules)")
+    p.add_argument("--validation-fraction", type=open_unit_float, default=None, metavar="F",
+                   help="hold out this fraction of the training images as a validation set; its "
+                        "cost and accuracy are printed and plotted per epoch")
+    p.add_argument("--patience", type=positive_int, default=None,
+                   help="early stopping: stop after this many epochs without a better validation "
+                        "cost (training cost without --validation-fraction), keep the best epoch")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="working precision (default float32)")
     p.add_argument("--train-size", type=positive_int, default=None, metavar="N",

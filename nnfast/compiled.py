@@ -352,14 +352,16 @@ def _gradients(X, Y, params, names, math=None):
     return _Trainer(X, Y, params, names, np.ones(1), np.arange(m)[None, :], m, math).gradient()
 
 
-def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, callback=None, math=None,
+def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, hook=None, math=None,
                       optimizer=None, l2=0.0, state=None, clip=0.0):
     trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state, clip)
-    if callback is None:
+    if hook is None:
         costs = trainer.run(0, n_epochs)
     else:
         costs = np.empty(n_epochs)
-        for start, stop in callback_chunks(n_epochs, batch_size == X.shape[1]):
+        for start, stop in callback_chunks(n_epochs, batch_size == orders.shape[1]):
             costs[start:stop] = trainer.run(start, stop)
-            callback(stop, n_epochs, costs[stop - 1])
+            if hook(stop, n_epochs, costs[stop - 1], trainer.parameters):
+                costs = costs[:stop]
+                break
     return trainer.parameters(), costs, trainer.optimizer_state()

@@ -488,11 +488,12 @@ def _gradients(X, Y, params, names, math=None):
     return cost, _backward(params, cache, X, Y, names)
 
 
-def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, callback=None, math=None,
+def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, hook=None, math=None,
                       optimizer=None, l2=0.0, state=None, clip=0.0):
     """Full-batch or mini-batch training; the reference for ``compiled``'s loop.
 
-    Epoch e visits the columns in the order ``orders[e % len(orders)]`` in batches of
+    Epoch e visits the columns in the order ``orders[e % len(orders)]`` (all of them, or
+    a subset) in batches of
     ``batch_size`` (the last may be smaller) with the learning rate ``rates[e]``; full
     batch is one batch of all m columns, i.e. one iteration. Each batch's mean gradient
     gains (λ/m_batch)·W[l] on the weights (``l2`` = λ) and its cost (λ/2m_batch)·Σ‖W[l]‖²;
@@ -501,13 +502,15 @@ def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, 
     None: plain gradient descent),
     continuing from ``state`` (``{"step": t, buffer: {W1, b1, ...}}``) when given. The
     cost of an epoch is the mean of its batches' costs, each from the forward pass before
-    that batch's update. Returns the final parameters, the costs and the optimizer's
-    state. ``math`` is the compiled backend's option; NumPy's functions are used here
-    regardless.
+    that batch's update. ``hook(done, n_epochs, cost, parameters)`` is called between
+    chunks (``_schedule.callback_chunks``) with a function returning the current
+    parameters, and a true result stops the run there. Returns the final parameters,
+    the costs (up to the stop) and the optimizer's state. ``math`` is the compiled
+    backend's option; NumPy's functions are used here regardless.
     """
     opt = optimizers.SGD() if optimizer is None else optimizer
-    m = X.shape[1]
-    in_order = len(orders) == 1 and np.array_equal(orders[0], np.arange(m))
+    m = orders.shape[1]
+    in_order = m == X.shape[1] and len(orders) == 1 and np.array_equal(orders[0], np.arange(m))
     costs = np.empty(n_epochs)
     keys = [f"{k}{l}" for l in range(1, len(params) + 1) for k in "Wb"]
     buffers = {name: {key: np.zeros_like(p) for key, p in zip(keys, (p for pair in params for p in pair))}
@@ -530,8 +533,9 @@ def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, 
                 params, cost = _step(params, grads, cost, opt, buffers, step, rates[e], l2, clip, Xb.shape[1])
                 batch_costs.append(cost)
             costs[e] = np.mean(batch_costs)
-        if callback is not None:
-            callback(stop, n_epochs, costs[stop - 1])
+        if hook is not None and hook(stop, n_epochs, costs[stop - 1], lambda: _as_dict(params)):
+            costs = costs[:stop]
+            break
     return _as_dict(params), costs, {"step": step, **buffers}
 
 

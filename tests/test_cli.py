@@ -237,7 +237,14 @@ def test_mnist_optimizer_options_reach_train(tiny_mnist, tmp_path, capsys):
     from nnfast.io import load
     saved = load(model)
     assert saved.extra["optimizer"] == "adam" and saved.optimizer_state["epoch"] == 2
-    for bad in (["--optimizer", "adagrad"], ["--l2", "-1"], ["--schedule", "linear"]):
+    status, out, err = run(capsys, "mnist", "--data", tiny_mnist, "--epochs", 30, "--batch-size", 32,
+                           "--hidden", 8, "--learning-rate", 0.5, "--validation-fraction", 0.2,
+                           "--patience", 2, "--out", tmp_path)
+    assert status == 0, err
+    assert "600 training" in out and ", validation cost " in out
+    assert "early stop after" in out or len(cost_lines(out)) == 30
+    for bad in (["--optimizer", "adagrad"], ["--l2", "-1"], ["--schedule", "linear"],
+                ["--validation-fraction", "1"], ["--patience", "0"]):
         with pytest.raises(SystemExit) as exit_:
             run(capsys, "mnist", "--data", tiny_mnist, *bad)
         err = capsys.readouterr().err

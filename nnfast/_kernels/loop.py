@@ -217,8 +217,9 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
     ``grads.shape[0]``: every thread calls it with the same arguments but ``t``
     (``nnfast._workers``), and they meet at the barrier ``sync`` twice per batch.
 
-    Epoch e visits the examples in the order ``orders[e % len(orders)]`` (``in_order``:
-    that order is 0..m-1) in batches of ``batch_size`` (the last one may be smaller) with
+    Epoch e visits the examples in the order ``orders[e % len(orders)]`` — all m columns
+    of X and Y, or some of them (``in_order``: that order is 0..m-1) — in batches of
+    ``batch_size`` (the last one may be smaller) with
     the learning rate ``rates[e]``; full batch is ``batch_size = m``, one batch per epoch,
     i.e. one iteration of the chapter's loop. Per batch, thread t runs its share of the
     blocks into ``grads[t]``; after the first barrier it sums its slice of the parameters
@@ -232,7 +233,7 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
     ``costs_out[e - epoch_start]``; other epochs skip it.
     """
     n_threads = grads.shape[0]
-    m = Y.shape[1]
+    m = orders.shape[1]  # the examples trained on: all of X, or a subset (a validation split)
     q0, q1 = t * theta.size // n_threads, (t + 1) * theta.size // n_threads
     code, hyper, state, steps, l2, clip, norms = opt
     plain = code == SGD and l2 == 0 and clip == 0
