@@ -76,8 +76,8 @@ class Layout:
             used += 2 * R * dims[l]
         self.ws_size = int(used)
         # Scratch rows: dZ[l] and dZ[l-1] of a block in turn, and three per-example values
-        # of softmax and its cost (3R).
-        self.scratch_size = R * max(max(dims[1:]), 3)
+        # of softmax and its cost (3R), then the block's example weights (R).
+        self.scratch_size = R * max(max(dims[1:]), 4)
         codes = np.array([0] + [_activations.CODES[name] for name in names], np.int64)
         packed = packed_layers(dims)
         blocks, self.pack_size = self._gemm_blocks(packed)
@@ -123,9 +123,10 @@ class Layout:
 
     def buffers(self, n_chunks, backward=True):
         """Work buffers for ``n_chunks`` chunks: ``(ws, scratch, grads, packs, chunk_costs)``
+        (``chunk_costs`` (2, n_chunks): each chunk's data cost and penalty)
         (``backward=False``, for a forward pass only: ``grads`` has no columns)."""
         return (np.zeros((n_chunks, self.ws_size), self.dtype),
                 np.zeros((n_chunks, 3, self.scratch_size), self.dtype),
                 np.zeros((n_chunks, self.size if backward else 0), self.dtype),
                 np.zeros((n_chunks, max(self.pack_size, 1)), self.dtype),
-                np.zeros(n_chunks, np.float64))
+                np.zeros((2, n_chunks), np.float64))

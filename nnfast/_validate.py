@@ -216,6 +216,57 @@ def check_l2(l2, name="l2"):
     return float(l2)
 
 
+def example_weights(sample_weight, class_weight, Y, output, dtype):
+    """The examples' weights (m,) in ``dtype`` from ``sample_weight`` (1-D, m finite numbers
+    > 0) and ``class_weight`` (None, ``"balanced"`` — m / (n_classes · count of the class),
+    scikit-learn's rule — or a dict {class: weight > 0}), multiplied; None when both are
+    None. Classes are the labelled column of a softmax Y and the 0/1 of a single sigmoid
+    unit."""
+    if sample_weight is None and class_weight is None:
+        return None
+    m = Y.shape[1]
+    weights = np.ones(m)
+    if sample_weight is not None:
+        w = as_real_array("sample_weight", sample_weight)
+        if w.ndim != 1 or w.shape[0] != m:
+            raise ValueError(f"sample_weight must be 1-D with one weight per example, shape ({m},); "
+                             f"got shape {w.shape}")
+        w = w.astype(np.float64)
+        if not np.isfinite(w).all() or not (w > 0).all():
+            bad = w[~(np.isfinite(w) & (w > 0))][0]
+            raise ValueError(f"sample_weight must hold finite numbers > 0 (drop the examples a zero weight would "
+                             f"remove); got {bad!r}")
+        weights *= w
+    if class_weight is not None:
+        if output == "softmax":
+            classes, n_classes = np.argmax(Y, axis=0), Y.shape[0]
+        elif output == "sigmoid" and Y.shape[0] == 1:
+            classes, n_classes = Y[0].astype(np.int64), 2
+        else:
+            raise ValueError(f"class_weight needs classes: a softmax output or one sigmoid unit; got a {output} "
+                             f"output with {Y.shape[0]} unit(s)")
+        counts = np.bincount(classes, minlength=n_classes)
+        if isinstance(class_weight, str):
+            if class_weight != "balanced":
+                raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}; got {class_weight!r}")
+            per_class = np.where(counts > 0, m / (n_classes * np.maximum(counts, 1)), 0.0)
+        elif isinstance(class_weight, dict):
+            per_class = np.ones(n_classes)
+            for key, value in class_weight.items():
+                if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)) \
+                        or not 0 <= key < n_classes:
+                    raise ValueError(f"class_weight keys must be classes 0..{n_classes - 1}; got {key!r}")
+                if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+                        or not (np.isfinite(value) and value > 0):
+                    raise ValueError(f"class_weight[{key!r}] must be a finite number > 0; got {value!r}")
+                per_class[key] = float(value)
+        else:
+            raise TypeError(f"class_weight must be None, 'balanced' or a dict {{class: weight}}; "
+                            f"got {type(class_weight).__name__}")
+        weights *= per_class[classes]
+    return weights.astype(dtype)
+
+
 def check_optimizer_state(state, optimizer, dims, dtype):
     """A ``TrainResult.optimizer_state`` for ``optimizer`` on layers ``dims``: ``{"step": t,
     "epoch": e}`` and one ``{W1, b1, ...}`` dict of finite arrays per buffer of the

@@ -18,7 +18,7 @@ from ._schedule import epoch_orders
 from ._threads import check_threads, using
 from ._validate import (check_activations, check_callback, check_count, check_data, check_flag, check_l2,
                         check_layer_dims, check_learning_rate, check_math, check_optimizer_state,
-                        check_parameters, check_seed, parameter_pairs, prepare, working_dtype)
+                        check_parameters, check_seed, example_weights, parameter_pairs, prepare, working_dtype)
 
 _BACKENDS = {"compiled": compiled, "reference": reference}
 
@@ -105,7 +105,8 @@ def init_parameters(layer_dims, activations, seed=None, dtype=np.float64):
 def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, epochs=None,
           batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
           callback=None, math=None, threads=None, optimizer="sgd", l2=0.0, schedule=None, clip_norm=None,
-          optimizer_state=None, validation=None, validation_fraction=None, patience=None, min_delta=0.0):
+          optimizer_state=None, validation=None, validation_fraction=None, patience=None, min_delta=0.0,
+          sample_weight=None, class_weight=None):
     """Train an L-layer network by gradient descent or one of ``nnfast.optimizers``.
 
     Parameters
@@ -191,6 +192,14 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         that of the last one).
     min_delta : float
         The smallest fall of the monitored cost that counts as an improvement (>= 0).
+    sample_weight : array_like of shape (m,), optional
+        Each example's weight (finite, > 0): a batch's cost and gradient are the weighted
+        means Σ w_i L_i / Σ w_i over its examples (scikit-learn's semantics); the L2
+        penalty stays (λ/2m)·Σ‖W‖².
+    class_weight : "balanced" or dict, optional
+        Weights per class (the labelled row of a softmax Y, the 0/1 of one sigmoid unit),
+        multiplied into ``sample_weight``: ``{class: weight}``, or ``"balanced"``, m /
+        (n_classes · the class's count), scikit-learn's rule.
     callback : callable, optional
         ``callback(done, total, cost)`` is called from Python between kernel calls: after
         every epoch for mini-batch runs, after every 1% of the iterations for full batch
@@ -253,6 +262,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     clip = 0.0 if clip_norm is None else check_learning_rate(clip_norm, "clip_norm")
     if optimizer_state is not None:
         optimizer_state = check_optimizer_state(optimizer_state, opt, dims, dt)
+    weights = example_weights(sample_weight, class_weight, Y, names[-1], dt)
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
     sched = schedules.get(schedule)
@@ -265,7 +275,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         monitor = Monitor(rates, names[-1], forward, val, patience, min_delta, callback)
     with using(threads):
         trained, costs, state = module._gradient_descent(X, Y, params, names, rates, orders, batch, n_epochs,
-                                                         monitor, math, opt, l2, optimizer_state, clip)
+                                                         monitor, math, opt, l2, optimizer_state, clip, weights)
     if monitor is not None:
         history = monitor.result()
         if patience is not None and monitor.best_parameters is not None:
@@ -281,7 +291,8 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     extra = {"learning_rate": lr, "num_iterations": num_iterations, "epochs": epochs,
              "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name,
              "optimizer": opt.name, "l2": l2, "schedule": sched.name, "clip_norm": clip_norm,
-             "validation_fraction": validation_fraction, "patience": patience, "min_delta": min_delta}
+             "validation_fraction": validation_fraction, "patience": patience, "min_delta": min_delta,
+             "weighted": weights is not None}
     return TrainResult(trained, costs, dims, names, backend, extra, state, history)
 
 

@@ -196,7 +196,8 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     for l in range(1, len(layout.dims)):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
             ws[0, off:off + cache[key].size] = cache[key].ravel()
-    backward_block(X.shape[1], theta, layout.net, ws[0], X, Y, scratch[0], grads[0], packs[0], _fast())
+    backward_block(X.shape[1], theta, layout.net, ws[0], X, Y, np.empty(0, X.dtype), scratch[0], grads[0], packs[0],
+                   _fast())
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 
@@ -243,13 +244,15 @@ class _Trainer:
     rates : float64 array, the learning rate of each epoch the run will reach; optimizer :
     an ``nnfast.optimizers`` instance; l2 : λ; state : ``{"step": t, buffer: {W1, b1,
     ...}}`` to continue from (None: a fresh optimizer); clip : the largest gradient norm
-    (0: none)."""
+    (0: none); weights : the examples' weights (m,), or None."""
 
     def __init__(self, X, Y, params, names, rates, orders, batch_size, math=None, optimizer=None, l2=0.0,
-                 state=None, clip=0.0):
+                 state=None, clip=0.0, weights=None):
         self.layout, self.X, self.n_chunks = _plan(X, params, names, batch_size)
         self.theta = self.layout.pack(params)
         self.Y = Y
+        dtype = self.theta.dtype
+        self.weights = np.empty(0, dtype) if weights is None else np.ascontiguousarray(weights, dtype)
         self.orders = np.ascontiguousarray(orders, dtype=np.int64)
         self.in_order = len(orders) == 1 and bool(np.array_equal(orders[0], np.arange(len(orders[0]))))
         self.batch_size = batch_size
@@ -272,7 +275,7 @@ class _Trainer:
         costs = np.full(epoch_stop - epoch_start, np.nan)
         layout = self.layout
         _workers.run(train_epochs, self.n_chunks, _workers.new_sync(), layout.block_rows, self.X, layout.x_rows,
-                     self.Y, self.orders, self.in_order, batch_size, epoch_start, epoch_stop, cost_every,
+                     self.Y, self.weights, self.orders, self.in_order, batch_size, epoch_start, epoch_stop, cost_every,
                      self.rates, update, self.opt, self.theta, layout.net, self.ws, self.scratch, self.grads,
                      self.packs, self.chunk_costs, costs, self.fast)
         return costs
@@ -353,8 +356,8 @@ def _gradients(X, Y, params, names, math=None):
 
 
 def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, hook=None, math=None,
-                      optimizer=None, l2=0.0, state=None, clip=0.0):
-    trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state, clip)
+                      optimizer=None, l2=0.0, state=None, clip=0.0, weights=None):
+    trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state, clip, weights)
     if hook is None:
         costs = trainer.run(0, n_epochs)
     else:

@@ -239,7 +239,7 @@ def _cost_from_probabilities(A, Y):
     return float(-1 / m * np.sum(logprobs))
 
 
-def _cost_from_logits(ZL, AL, Y, output):
+def _cost_from_logits(ZL, AL, Y, output, weights=None):
     """The cost J of the output layer, computed from the logits Z[L], accurate even where
     the loss is tiny (see ``_kernels/loss.py``, which computes the same forms).
 
@@ -248,10 +248,14 @@ def _cost_from_logits(ZL, AL, Y, output):
     class k, as d + log1p(u + (e^-d - 1)) with d = max(z) - z_k and u the sum of
     e^(z_j - max(z)) over the other classes (for d = 0 this is log1p(u), however small);
     identity: (1/2) sum (a - y)^2. Each is summed (in float64) over all elements and
-    divided by m. The textbook forms softplus(z) - y z and lse - z_k cancel when the
+    divided by m — or, with the examples' ``weights`` (m,), the weighted mean
+    Σ w_i L_i / Σ w_i. The textbook forms softplus(z) - y z and lse - z_k cancel when the
     prediction is confidently right (a loss of 4e-18 came out as 0).
     """
     m = Y.shape[1]
+    if weights is not None:
+        per_example = _losses(ZL, AL, Y, output)
+        return float(np.sum(weights.astype(np.float64) * per_example) / np.sum(weights, dtype=np.float64))
     if output == "sigmoid":
         total = np.sum(softplus(np.where(Y == 0, ZL, -ZL)), dtype=np.float64)
     elif output == "softmax":
@@ -264,6 +268,20 @@ def _cost_from_logits(ZL, AL, Y, output):
     else:
         total = 0.5 * np.sum((AL - Y) ** 2, dtype=np.float64)
     return float(total / m)
+
+
+def _losses(ZL, AL, Y, output):
+    """The per-example losses L_i (m,) of ``_cost_from_logits``, in float64."""
+    if output == "sigmoid":
+        return np.sum(softplus(np.where(Y == 0, ZL, -ZL)), axis=0, dtype=np.float64)
+    if output == "softmax":
+        labelled = Y != 0
+        zmax = np.max(ZL, axis=0)
+        with np.errstate(over="ignore"):
+            u = np.sum(np.where(labelled, 0, np.exp(ZL - zmax)), axis=0)
+            d = zmax - np.sum(np.where(labelled, ZL, 0), axis=0)
+        return (d + np.log1p(u + (np.exp(-d) - 1))).astype(np.float64)
+    return 0.5 * np.sum((AL - Y) ** 2, axis=0, dtype=np.float64)
 
 # ----------------------------------------------------------------------------------------
 # The two-layer program of section 6.9.2, generalised to L layers where it costs nothing.
@@ -390,10 +408,12 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     return _backward(params, check_cache(cache, X, params), X, Y, names)
 
 
-def _backward(params, cache, X, Y, names):
+def _backward(params, cache, X, Y, names, weights=None):
     L = len(params)
     grads = {}
     dZ = cache[f"A{L}"] - Y  # (6.35), (6.56.d) and the squared-error case alike
+    if weights is not None:  # the gradient of Σ w_i L_i / Σ w_i: _linear_backward divides by m
+        dZ = dZ * (weights * (Y.shape[1] / np.sum(weights, dtype=np.float64))).astype(dZ.dtype)
     for l in range(L, 0, -1):
         A_prev = X if l == 1 else cache[f"A{l - 1}"]
         W = params[l - 1][0]
@@ -481,15 +501,15 @@ def predict(parameters, X, activations=None):
 # The general entry points' backend (called by nnfast.api after validation).
 
 
-def _gradients(X, Y, params, names, math=None):
+def _gradients(X, Y, params, names, math=None, weights=None):
     cache = _forward(X, params, names)
     L = len(params)
-    cost = _cost_from_logits(cache[f"Z{L}"], cache[f"A{L}"], Y, names[-1])
-    return cost, _backward(params, cache, X, Y, names)
+    cost = _cost_from_logits(cache[f"Z{L}"], cache[f"A{L}"], Y, names[-1], weights)
+    return cost, _backward(params, cache, X, Y, names, weights)
 
 
 def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, hook=None, math=None,
-                      optimizer=None, l2=0.0, state=None, clip=0.0):
+                      optimizer=None, l2=0.0, state=None, clip=0.0, weights=None):
     """Full-batch or mini-batch training; the reference for ``compiled``'s loop.
 
     Epoch e visits the columns in the order ``orders[e % len(orders)]`` (all of them, or
@@ -524,11 +544,14 @@ def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, 
         for e in range(start, stop):
             # One gather per epoch, then each batch is a slice: gathering every batch's
             # columns from the (n_x, m) array separately is ~10x slower on MNIST.
-            Xe, Ye = (X, Y) if in_order else (X[:, orders[e % len(orders)]], Y[:, orders[e % len(orders)]])
+            order = orders[e % len(orders)]
+            Xe, Ye = (X, Y) if in_order else (X[:, order], Y[:, order])
+            We = None if weights is None else weights[order]
             batch_costs = []
             for first in range(0, m, batch_size):
                 Xb, Yb = Xe[:, first:first + batch_size], Ye[:, first:first + batch_size]
-                cost, grads = _gradients(Xb, Yb, params, names)
+                cost, grads = _gradients(Xb, Yb, params, names,
+                                         weights=None if We is None else We[first:first + batch_size])
                 step += 1
                 params, cost = _step(params, grads, cost, opt, buffers, step, rates[e], l2, clip, Xb.shape[1])
                 batch_costs.append(cost)

@@ -83,13 +83,14 @@ def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
 
 
 @njit(**JIT_IR_INLINE)
-def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
+def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
     layer dW[l] += dZ[l]·A[l-1]ᵀ, db[l] += Σ dZ[l], dZ[l-1] = (W[l]ᵀ·dZ[l]) * g'(Z[l-1]).
-    Xb : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``.
-    ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn.
+    Xb : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``; wb :
+    the examples' weights (rows,) — dZ[L] = w·(A[L] - Y), the gradient of Σ w_i L_i —, or
+    empty. ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn.
     """
     dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
     L = dims.size - 1
@@ -100,6 +101,11 @@ def backward_block(rows, theta, net, ws, Xb, Yb, scratch, grad, pack, fast):
     dz = flat(dZ)
     for q in range(n * rows):
         dz[q] = AL[q] - Y[q]
+    if wb.size:
+        for k in range(n):
+            d = dz[k * rows:(k + 1) * rows]
+            for i in range(rows):
+                d[i] *= wb[i]
     cur = 0
     for l in range(L, 0, -1):
         n, p = dims[l], dims[l - 1]
@@ -143,9 +149,10 @@ def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
 
 
 @njit(**JIT_IR_INLINE)
-def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, theta, net, ws,
+def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, weights, idx, in_order, start, stop, theta, net, ws,
                scratch, grads, packs, want_cost, fast):
-    """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]."""
+    """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]
+    (``weights``: the examples' weights, (m,), or empty; a block's go to scratch)."""
     dims, codes, z_off, a_off = net[0], net[3], net[4], net[5]
     L = dims.size - 1
     m = Y.shape[1]
@@ -164,11 +171,16 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, idx, in_order, start, stop, 
         else:
             Yb = block(wsc, z_off[0], dims[L], rows)
             gather_columns(Y, idx, r0, r1, Yb)
+        wb = weights
+        if weights.size:
+            wb = tmp[3 * block_rows:3 * block_rows + rows]  # past the 3·rows softmax uses
+            for i in range(rows):
+                wb[i] = weights[idx[r0 + i]]
         forward_block(rows, theta, net, wsc, Xb, tmp, packs[c], fast)
         if want_cost:
             cost += cost_sum_from_logits(codes[L], block(wsc, z_off[L], dims[L], rows),
-                                         block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast)
-        backward_block(rows, theta, net, wsc, Xb, Yb, scratch[c], grad, packs[c], fast)
+                                         block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast, wb)
+        backward_block(rows, theta, net, wsc, Xb, Yb, wb, scratch[c], grad, packs[c], fast)
     return cost
 
 
@@ -184,10 +196,11 @@ def _sum_chunks(grads, q0, q1):
 
 
 @njit(**JIT)
-def _mean_gradient(g, q0, q1, theta, net, l2, m_batch):
-    """g[q0:q1], a batch's gradient sum, made its mean plus the L2 term on the weights;
-    returns Σ g² over the slice (for the gradient's norm)."""
-    inv_m = theta.dtype.type(1.0 / m_batch)
+def _mean_gradient(g, q0, q1, theta, net, l2, total_weight, m_batch):
+    """g[q0:q1], a batch's gradient sum, made its mean (divided by the batch's total
+    weight: its size, unweighted) plus the L2 term (λ/m_batch)·W on the weights; returns
+    Σ g² over the slice (for the gradient's norm)."""
+    inv_m = theta.dtype.type(1.0 / total_weight)
     for q in range(q0, q1):
         g[q] *= inv_m
     if l2 != 0:
@@ -210,9 +223,9 @@ def _clip_factor(norms, clip):
 
 
 @njit(**JIT)
-def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size, epoch_start, epoch_stop,
-                 cost_every, rates, update, opt, theta, net, ws, scratch, grads, packs, chunk_costs, costs_out,
-                 fast):
+def train_epochs(t, sync, block_rows, X, x_rows, Y, weights, orders, in_order, batch_size, epoch_start,
+                 epoch_stop, cost_every, rates, update, opt, theta, net, ws, scratch, grads, packs, chunk_costs,
+                 costs_out, fast):
     """Training for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17), as thread ``t`` of
     ``grads.shape[0]``: every thread calls it with the same arguments but ``t``
     (``nnfast._workers``), and they meet at the barrier ``sync`` twice per batch.
@@ -228,9 +241,12 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
     to it, after the gradient's norm is clipped to ``clip`` if it is > 0 (one more
     barrier: every slice's Σ g² first); the second barrier keeps the next batch from reading θ before every slice is
     updated. Without ``update`` (one batch: a gradient) the sum is left in ``grads[0]``.
-    When ``e % cost_every == 0`` the epoch's cost — the mean of its batches' costs, each
-    from the forward pass before that batch's update, with the L2 penalty — is written to
-    ``costs_out[e - epoch_start]``; other epochs skip it.
+    With ``weights`` (m,) not empty, a batch's cost and gradient are the weighted means
+    Σ w_i L_i / Σ w_i (the L2 penalty stays (λ/2m_batch)·Σ‖W‖²). When ``e % cost_every ==
+    0`` the epoch's cost — the mean of its batches' costs, each from the forward pass
+    before that batch's update, with the L2 penalty — is written to
+    ``costs_out[e - epoch_start]``; other epochs skip it. ``chunk_costs`` (2, threads):
+    each thread's share of a batch's data cost and of its penalty.
     """
     n_threads = grads.shape[0]
     m = orders.shape[1]  # the examples trained on: all of X, or a subset (a validation split)
@@ -246,21 +262,26 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
             n_blocks = (stop - start + block_rows - 1) // block_rows
-            cost = _run_chunk(t, t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads, block_rows,
-                              X, x_rows, Y, idx, in_order, start, stop, theta, net, ws, scratch, grads,
-                              packs, want_cost, fast)
-            if want_cost and l2 != 0:  # θ is not updated before the barrier: this batch's penalty
-                cost += 0.5 * l2 * add_l2(theta, theta, net, q0, q1, 0.0)
-            chunk_costs[t] = cost
+            chunk_costs[0, t] = _run_chunk(t, t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads,
+                                           block_rows, X, x_rows, Y, weights, idx, in_order, start, stop, theta,
+                                           net, ws, scratch, grads, packs, want_cost, fast)
+            # θ is not updated before the barrier: this batch's penalty, on this thread's slice
+            chunk_costs[1, t] = 0.5 * l2 * add_l2(theta, theta, net, q0, q1, 0.0) if want_cost and l2 != 0 else 0.0
+            m_batch = stop - start
+            total_weight = float(m_batch)
+            if weights.size:
+                total_weight = 0.0
+                for q in range(start, stop):
+                    total_weight += weights[idx[q]]
             if not wait(sync, n_threads):
                 return
             _sum_chunks(grads, q0, q1)
             k += 1
             if update and plain:  # the chapter's update, θ -= (α/m)·Σ∇, rounded as before
-                sgd_update(theta[q0:q1], grads[0][q0:q1], rates[e] / (stop - start))
+                sgd_update(theta[q0:q1], grads[0][q0:q1], rates[e] / total_weight)
             elif update:
                 g = grads[0]
-                norms[t] = _mean_gradient(g, q0, q1, theta, net, l2, stop - start)
+                norms[t] = _mean_gradient(g, q0, q1, theta, net, l2, total_weight, m_batch)
                 if clip > 0:  # the norm of the whole gradient: every slice's share first
                     if not wait(sync, n_threads):
                         return
@@ -268,12 +289,13 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, orders, in_order, batch_size
                     for q in range(q0, q1):
                         g[q] *= factor
                 optimizer_step(code, hyper, theta, g, state, q0, q1, k, rates[e])
-            batch_cost = 0.0
+            data_cost = penalty = 0.0
             for c in range(n_threads):
-                batch_cost += chunk_costs[c]
+                data_cost += chunk_costs[0, c]
+                penalty += chunk_costs[1, c]
             if not wait(sync, n_threads):
                 return
-            epoch_cost += batch_cost / (stop - start)
+            epoch_cost += data_cost / total_weight + penalty / m_batch
             n_batches += 1
         if want_cost and t == 0:
             costs_out[e - epoch_start] = epoch_cost / n_batches
