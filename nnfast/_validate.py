@@ -205,6 +205,20 @@ def check_learning_rate(learning_rate, name="learning_rate"):
     return lr
 
 
+def named_instance(kind, registry, value, module):
+    """``registry[value]()`` for a name, ``value`` itself for an instance of one of the
+    registry's classes (``kind`` the argument's name, ``module`` where they live)."""
+    if isinstance(value, str):
+        if value not in registry:
+            raise ValueError(f"{kind} must be one of {', '.join(map(repr, registry))} or an instance of "
+                             f"{module}; got {value!r}")
+        return registry[value]()
+    if isinstance(value, tuple(registry.values())):
+        return value
+    raise TypeError(f"{kind} must be a name ({', '.join(registry)}) or an {module} instance, "
+                    f"got {type(value).__name__}")
+
+
 def check_l2(l2, name="l2"):
     """A finite real number >= 0 (the L2 penalty λ, ``min_delta``)."""
     if isinstance(l2, np.ndarray) and l2.ndim == 0 and l2.dtype.kind in "fiu":

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import named_instance
+
 #: Kernel codes (``_kernels/optim.py`` switches on them).
 SGD_CODE, MOMENTUM_CODE, NESTEROV_CODE, RMSPROP_CODE, ADAM_CODE, ADAMW_CODE = range(6)
 
@@ -149,15 +151,7 @@ OPTIMIZERS = {cls.name: cls for cls in (SGD, Momentum, Nesterov, RMSprop, Adam, 
 
 def get(optimizer):
     """An optimizer instance from a name of ``OPTIMIZERS`` (its defaults) or an instance."""
-    if isinstance(optimizer, str):
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))} or an instance of "
-                             f"nnfast.optimizers; got {optimizer!r}")
-        return OPTIMIZERS[optimizer]()
-    if isinstance(optimizer, tuple(OPTIMIZERS.values())):
-        return optimizer
-    raise TypeError(f"optimizer must be a name ({', '.join(OPTIMIZERS)}) or an nnfast.optimizers instance, "
-                    f"got {type(optimizer).__name__}")
+    return named_instance("optimizer", OPTIMIZERS, optimizer, "nnfast.optimizers")
 
 
 def step(opt, theta, g, state, t, lr):

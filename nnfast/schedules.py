@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import named_instance
+
 
 def _real(owner, name, value, minimum, strict):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -114,17 +116,7 @@ SCHEDULES = {cls.name: cls for cls in (Constant, StepDecay, Exponential, Inverse
 def get(schedule):
     """A schedule instance from a name of ``SCHEDULES`` (its defaults), an instance, or
     None (``Constant``)."""
-    if schedule is None:
-        return Constant()
-    if isinstance(schedule, str):
-        if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(map(repr, SCHEDULES))} or an instance of "
-                             f"nnfast.schedules; got {schedule!r}")
-        return SCHEDULES[schedule]()
-    if isinstance(schedule, tuple(SCHEDULES.values())):
-        return schedule
-    raise TypeError(f"schedule must be a name ({', '.join(SCHEDULES)}) or an nnfast.schedules instance, "
-                    f"got {type(schedule).__name__}")
+    return Constant() if schedule is None else named_instance("schedule", SCHEDULES, schedule, "nnfast.schedules")
 
 
 def rates(schedule, lr, first_epoch, n_epochs):

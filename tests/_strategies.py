@@ -88,3 +88,19 @@ def chapter_network(output="sigmoid", m=40, seed=0, n_x=2, n_h=4):
     Y = (rng.random((1, m)) < 0.5).astype(float) if n_y == 1 else np.eye(n_y)[:, rng.integers(0, n_y, m)]
     params = nnfast.init_parameters([n_x, n_h, n_y], ["tanh", output], seed=seed)
     return X, Y, params, ("tanh", output)
+
+
+def assert_trained_close(res, ref, params, dtype, optimizer):
+    """The compiled run's parameters against the reference's, relative to the distance the
+    run moved them: Adam and RMSprop divide by √v, so where a gradient is ~0 a rounding
+    difference of g is a difference of α-sized steps. In float32 the adaptive rules
+    amplify rounding where a gradient is near ε (g/(√v + ε) with g ~ 1e-8 swings with
+    every last bit of g): there a quarter of the distance moved."""
+    loose = 0.25 if optimizer in ("rmsprop", "adam", "adamw") else 5e-2
+    bound = loose if dtype == np.float32 else 1e-6
+    for key in ref.parameters:
+        assert res.parameters[key].dtype == dtype
+        moved = float(np.max(np.abs(ref.parameters[key].astype(np.float64) - params[key])))
+        scale = max(moved, float(np.max(np.abs(params[key]))) * (1e-3 if dtype == np.float32 else 1e-6))
+        err = float(np.max(np.abs(res.parameters[key].astype(np.float64) - ref.parameters[key])))
+        assert err <= bound * scale, (key, err, scale)

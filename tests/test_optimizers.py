@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import nnfast
 from nnfast import optimizers, schedules
 
-from _strategies import networks
+from _strategies import assert_trained_close, networks
 
 NAMES = list(optimizers.OPTIMIZERS)
 
@@ -118,18 +118,7 @@ def test_compiled_matches_reference(name, threads, net, batch, l2):
     assume(np.isfinite(ref.costs).all() and max(np.max(np.abs(v)) for v in ref.parameters.values()) < 1e3)
     rtol = 2e-3 if dtype == np.float32 else 1e-8
     np.testing.assert_allclose(res.costs, ref.costs, rtol=rtol, atol=rtol * float(np.max(np.abs(ref.costs))))
-    for key in ref.parameters:
-        assert res.parameters[key].dtype == dtype
-        # Adam and RMSprop divide by √v: where a gradient is ~0 a rounding difference of
-        # g is a difference of α-sized steps, so the tolerance is relative to the
-        # distance the run moved the parameters, not to their size.
-        moved = float(np.max(np.abs(ref.parameters[key].astype(np.float64) - params[key])))
-        scale = max(moved, float(np.max(np.abs(params[key]))) * (1e-3 if dtype == np.float32 else 1e-6))
-        err = float(np.max(np.abs(res.parameters[key].astype(np.float64) - ref.parameters[key])))
-        # In float32 the adaptive rules amplify rounding where a gradient is near ε: g/(√v + ε)
-        # with g ~ 1e-8 swings with every last bit of g; there a quarter of the distance moved.
-        loose = 0.25 if name in ("rmsprop", "adam", "adamw") else 5e-2
-        assert err <= (loose if dtype == np.float32 else 1e-6) * scale, (key, err, scale)
+    assert_trained_close(res, ref, params, dtype, name)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import nnfast
 
-from _strategies import networks
+from _strategies import assert_trained_close, networks
 
 
 def _data(m=60, seed=0, classes=3):
@@ -78,14 +78,7 @@ def test_weighted_compiled_matches_reference(threads, net, batch, seed, optimize
     assume(np.isfinite(ref.costs).all() and max(np.max(np.abs(v)) for v in ref.parameters.values()) < 1e3)
     rtol = 2e-3 if dtype == np.float32 else 1e-8
     np.testing.assert_allclose(res.costs, ref.costs, rtol=rtol, atol=rtol * float(np.max(np.abs(ref.costs))))
-    for key in ref.parameters:
-        moved = float(np.max(np.abs(ref.parameters[key].astype(np.float64) - params[key])))
-        scale = max(moved, float(np.max(np.abs(params[key]))) * (1e-3 if dtype == np.float32 else 1e-6))
-        err = float(np.max(np.abs(res.parameters[key].astype(np.float64) - ref.parameters[key])))
-        # In float32 the adaptive rules amplify rounding where a gradient is near ε: g/(√v + ε)
-        # with g ~ 1e-8 swings with every last bit of g; there a quarter of the distance moved.
-        loose = 0.25 if optimizer in ("rmsprop", "adam", "adamw") else 5e-2
-        assert err <= (loose if dtype == np.float32 else 1e-6) * scale, (key, err, scale)
+    assert_trained_close(res, ref, params, dtype, optimizer)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
