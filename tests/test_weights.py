@@ -104,3 +104,40 @@ def test_class_weight_needs_classes():
     with pytest.raises(ValueError, match="class_weight needs classes"):
         nnfast.train(X, np.zeros((2, 60)), [4, 5, 2], ["relu", "identity"], learning_rate=0.1, num_iterations=1,
                      class_weight="balanced")
+
+
+def test_weighted_l2_gradient_by_finite_differences():
+    """One full-batch SGD step moves θ by -α·∇J; ∇J of the weighted cost with the L2 penalty,
+    J = Σ w_i L_i / Σ w_i + (λ/2m)·Σ‖W‖², by central differences of J written out here
+    (NumPy forward pass), for every parameter of a small network."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(3, 25))
+    y = rng.integers(0, 3, 25)
+    Y = np.eye(3)[:, y]
+    w = rng.uniform(0.2, 2.0, 25)
+    l2, lr = 0.3, 1e-3
+    dims, acts = [3, 4, 3], ["tanh", "softmax"]
+    params = nnfast.init_parameters(dims, acts, seed=4)
+
+    def J(p):
+        Z1 = p["W1"] @ X + p["b1"]
+        Z2 = p["W2"] @ np.tanh(Z1) + p["b2"]
+        logp = Z2 - Z2.max(axis=0) - np.log(np.exp(Z2 - Z2.max(axis=0)).sum(axis=0))
+        losses = -logp[y, np.arange(25)]
+        return np.sum(w * losses) / np.sum(w) + l2 / (2 * 25) * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
+
+    for backend in ("compiled", "reference"):
+        step = nnfast.train(X, Y, dims, acts, learning_rate=lr, num_iterations=1, parameters=params,
+                            sample_weight=w, l2=l2, backend=backend)
+        assert step.costs[0] == pytest.approx(J(params), rel=1e-12)
+        for key in params:
+            grad = (params[key] - step.parameters[key]) / lr
+            numeric = np.zeros_like(params[key])
+            for index in np.ndindex(params[key].shape):
+                h = 1e-6
+                up = {k: v.copy() for k, v in params.items()}
+                down = {k: v.copy() for k, v in params.items()}
+                up[key][index] += h
+                down[key][index] -= h
+                numeric[index] = (J(up) - J(down)) / (2 * h)
+            np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9, err_msg=f"{backend} {key}")
