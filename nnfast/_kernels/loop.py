@@ -196,18 +196,20 @@ def _sum_chunks(grads, q0, q1):
 
 
 @njit(**JIT)
-def _mean_gradient(g, q0, q1, theta, net, l2, total_weight, m_batch):
+def _mean_gradient(g, q0, q1, theta, net, l2, total_weight, m_batch, norm):
     """g[q0:q1], a batch's gradient sum, made its mean (divided by the batch's total
     weight: its size, unweighted) plus the L2 term (λ/m_batch)·W on the weights; returns
-    Σ g² over the slice (for the gradient's norm)."""
+    Σ g² over the slice when ``norm`` (for clipping; a sequential float64 sum, as costly
+    as the rest of an Adam step, so only then), else 0."""
     inv_m = theta.dtype.type(1.0 / total_weight)
     for q in range(q0, q1):
         g[q] *= inv_m
     if l2 != 0:
         add_l2(g, theta, net, q0, q1, theta.dtype.type(l2 / m_batch))
     squares = 0.0
-    for q in range(q0, q1):
-        squares += g[q] * g[q]
+    if norm:
+        for q in range(q0, q1):
+            squares += g[q] * g[q]
     return squares
 
 
@@ -281,7 +283,7 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, weights, orders, in_order, b
                 sgd_update(theta[q0:q1], grads[0][q0:q1], rates[e] / total_weight)
             elif update:
                 g = grads[0]
-                norms[t] = _mean_gradient(g, q0, q1, theta, net, l2, total_weight, m_batch)
+                norms[t] = _mean_gradient(g, q0, q1, theta, net, l2, total_weight, m_batch, clip > 0)
                 if clip > 0:  # the norm of the whole gradient: every slice's share first
                     if not wait(sync, n_threads):
                         return
