@@ -6,8 +6,8 @@ For a range of problem sizes this times the same training step four ways:
                   as plain interpreted Python (``NUMBA_DISABLE_JIT=1``, libm math), so
                   there is no second looped implementation to keep in step; small sizes only;
 - ``numpy``       the vectorized NumPy reference (``backend="reference"``);
-- ``compiled-1``  the Numba kernels on one thread (``numba.set_num_threads(1)``);
-- ``compiled-N``  the Numba kernels on all of Numba's threads.
+- ``compiled-1``  the Numba kernels on one thread (``threads=1``);
+- ``compiled-N``  the Numba kernels on nnfast's default number of threads.
 
 Each implementation runs in its own worker process (``python -m nnfast.compare --worker``)
 on the same fixed-seed data: the looped one must, since ``NUMBA_DISABLE_JIT`` is read at
@@ -155,20 +155,15 @@ def _time_case(case, backend, dtype, min_time, repeats, warm_up):
 
 def _worker(spec):
     """Time ``spec["cases"]`` with one implementation; returns a JSON-able dict."""
-    import numba
+    from . import _threads
 
     backend, threads, _ = IMPLEMENTATIONS[spec["impl"]]
-    if threads is not None:
-        numba.set_num_threads(threads)
     dtype = np.dtype(spec["dtype"])
-    results = [_time_case(Case(**c), backend, dtype, spec["min_time"], spec["repeats"],
-                          warm_up=spec["impl"] != "looped")
-               for c in spec["cases"]]
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel region has run in this process
-        layer = "not started"
-    return {"results": results, "threads": numba.get_num_threads(), "threading_layer": layer}
+    with _threads.using(threads):  # the compiled calls' threads= (None: nnfast's default)
+        results = [_time_case(Case(**c), backend, dtype, spec["min_time"], spec["repeats"],
+                              warm_up=spec["impl"] != "looped")
+                   for c in spec["cases"]]
+        return {"results": results, "threads": _threads.current()}
 
 
 def _run_worker(impl, cases, dtype, min_time, repeats):
@@ -360,8 +355,7 @@ def run(quick=False, dtype=np.float64, out=None, min_time=None, repeats=None, lo
               f"({time.perf_counter() - started:.0f} s so far)", file=sys.stderr, flush=True)
     done = outputs["compiled-N"]
     if done:
-        print(f"  threads  compiled-N ran {done['threads']} Numba threads, "
-              f"threading layer {done['threading_layer']!r}")
+        print(f"  threads  compiled-N ran {done['threads']} nnfast threads")
     print("  load     %.2f %.2f %.2f after" % os.getloadavg())
     rows = _collect(cases, looped_cases, outputs)
     print()

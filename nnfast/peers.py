@@ -266,8 +266,8 @@ def _make_nnfast(backend):
 
         info = {}
         if backend == "compiled":
-            import numba
-            info["threads"] = numba.get_num_threads()
+            from nnfast import _threads
+            info["threads"] = _threads.current()
         return run, parameters, info
     return make
 
@@ -489,14 +489,10 @@ def _worker(spec):
 def _versions(impl):
     """Library versions and threading as seen inside the worker; the peers' workers also
     say whether Numba got into their process (it must not)."""
-    if impl not in ("nnfast", "numpy"):
-        return {**_peer_versions(impl), "numba loaded": "numba" in sys.modules}
-    import numba
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel region ran in this process
-        layer = "not started"
-    return {"numba threads": numba.get_num_threads(), "threading layer": layer}
+    if impl != "nnfast":
+        return {**({} if impl == "numpy" else _peer_versions(impl)), "numba loaded": "numba" in sys.modules}
+    from nnfast import _threads
+    return {"nnfast threads": _threads.current()}
 
 
 def _peer_versions(impl):
