@@ -182,8 +182,8 @@ def _micro(kc, A, B, C, mr, nr, mode, bias):
     """One tile: C[:mr, :nr] (=, +=, = bias +) A[:mr, :kc]·B[:kc, :nr].
 
     A = (buf, base, row step, k step): a(i, k) = buf[base + i·row + k·kstep], any strides
-    (broadcast one value at a time), MR valid rows. B = (buf, base, k step): b(k, j) = buf[base + k·kstep + j],
-    NR valid elements per k (its vector loads). C = (buf, off, ldc). A partial tile goes
+    (broadcast one value at a time), MR valid rows. B = (buf, base, k step): b(k, j) =
+    buf[base + k·kstep + j], NR valid elements per k (its vector loads). C = (buf, off, ldc). A partial tile goes
     through a second stack tile, so that the accumulators are only ever indexed by
     constants (which is what keeps them in registers).
     """
