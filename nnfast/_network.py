@@ -19,13 +19,14 @@ def packed_layers(dims):
     return [False] + [dims[l] * dims[l - 1] >= PACKED_MIN_WEIGHTS for l in range(1, len(dims))]
 
 
-def block_rows(dims, batch, dtype, n_chunks=1, packed=False):
+def block_rows(dims, batch, dtype, n_chunks=1, packed=False, dropped_units=0):
     """Examples per block: few enough that one block's workspace fits in ``BLOCK_BYTES``
     (but at least 8 — or ``PACKED_MIN_ROWS`` when a layer is ``packed`` —, never more than
     the batch), and chosen so that a batch splits into ``n_chunks`` runs of whole blocks of
     about the same length (one run per thread: a batch of 64 on two threads is two blocks
-    of 32)."""
-    per_example = (dims[0] + dims[-1] + 2 * sum(dims[1:]) + 3 * max(max(dims[1:]), 2)) * np.dtype(dtype).itemsize
+    of 32). ``dropped_units``: the units of the layers with dropout (two more rows each)."""
+    per_example = (dims[0] + dims[-1] + 2 * sum(dims[1:]) + 2 * dropped_units
+                   + 3 * max(max(dims[1:]), 2)) * np.dtype(dtype).itemsize
     most = max(PACKED_MIN_ROWS if packed else 8, BLOCK_BYTES // per_example // 8 * 8)
     share = -(-batch // n_chunks)
     return int(-(-share // -(-share // most)))  # the share in equal blocks of at most `most`
@@ -46,9 +47,12 @@ class Layout:
         Rows (examples) per block in the workspace.
     x_rows : bool
         X holds one example per row (see ``_kernels/loop.py``).
+    dropout : nnfast._dropout.Dropout, optional
+        The layers with dropout get two more regions per block: the mask D[l] and the
+        dropped activations A[l]·D[l]/p that layer l+1 reads.
     """
 
-    def __init__(self, dims, names, dtype, block_rows, x_rows=False):
+    def __init__(self, dims, names, dtype, block_rows, x_rows=False, dropout=None):
         self.dims = tuple(int(n) for n in dims)
         self.dtype = np.dtype(dtype)
         self.block_rows = int(block_rows)
@@ -74,6 +78,14 @@ class Layout:
             z_off[l] = used
             a_off[l] = used + R * dims[l]
             used += 2 * R * dims[l]
+        # Where layer l+1 reads A[l]: A[l] itself, or its dropped copy after the mask D[l]
+        # (d_off[l] = -1: no dropout).
+        in_off = a_off.copy()
+        d_off = np.full(L + 1, -1, np.int64)
+        for l in ([] if dropout is None else dropout.layers()):
+            d_off[l] = used
+            in_off[l] = used + R * dims[l]
+            used += 2 * R * dims[l]
         self.ws_size = int(used)
         # Scratch rows: dZ[l] and dZ[l-1] of a block in turn, and three per-example values
         # of softmax and its cost (3R), then the block's example weights (R).
@@ -82,7 +94,7 @@ class Layout:
         packed = packed_layers(dims)
         blocks, self.pack_size = self._gemm_blocks(packed)
         self.net = (np.array(dims, np.int64), w_off, b_off, codes, z_off, a_off,
-                    np.array(packed, np.int64), blocks)
+                    np.array(packed, np.int64), blocks, in_off, d_off)
 
     def _gemm_blocks(self, packed):
         """``(KC, MC, NC)`` for ``gemm`` and the size of one chunk's packing buffer: the

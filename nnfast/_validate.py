@@ -230,6 +230,28 @@ def check_l2(l2, name="l2"):
     return float(l2)
 
 
+def check_keep_prob(keep_prob, n_layers):
+    """Inverted dropout's keep probabilities: ``(p_1, ..., p_{L-1}, 1.0)``, one per layer
+    (the output layer never drops), or None when every p is 1. ``keep_prob`` is None, one
+    p for every hidden layer, or a sequence of L-1 of them, each in (0, 1]."""
+    if keep_prob is None:
+        return None
+    hidden = n_layers - 1
+    many = isinstance(keep_prob, (list, tuple, np.ndarray))
+    items = [(f"keep_prob[{i}]", p) for i, p in enumerate(keep_prob)] if many else [("keep_prob", keep_prob)]
+    for name, p in items:
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+            raise TypeError(f"{name} must be a real number in (0, 1]; got {p!r} ({type(p).__name__})")
+        if not 0.0 < float(p) <= 1.0:
+            raise ValueError(f"{name} must be in (0, 1] (the probability of keeping a unit); got {p!r}")
+    if many and len(items) != hidden:
+        raise ValueError(f"keep_prob must be one number or one per hidden layer ({hidden}); got {len(items)}")
+    values = [float(p) for _, p in items] if many else [float(keep_prob)] * hidden
+    if not many and hidden == 0 and float(keep_prob) != 1.0:
+        raise ValueError(f"keep_prob applies to hidden layers and this network has none; got {keep_prob!r}")
+    return None if all(p == 1.0 for p in values) else tuple(values) + (1.0,)
+
+
 def example_weights(sample_weight, class_weight, Y, output, dtype):
     """The examples' weights (m,) in ``dtype`` from ``sample_weight`` (1-D, m finite numbers
     > 0) and ``class_weight`` (None, ``"balanced"`` — m / (n_classes · count of the class),

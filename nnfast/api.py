@@ -13,11 +13,12 @@ import numpy as np
 
 from . import compiled, optimizers, reference, schedules
 from ._activations import RELU_LIKE, predictions_from_output
+from ._dropout import Dropout
 from ._monitor import Monitor
 from ._schedule import epoch_orders
 from ._threads import check_threads, using
-from ._validate import (check_activations, check_callback, check_count, check_data, check_flag, check_l2,
-                        check_layer_dims, check_learning_rate, check_math, check_optimizer_state,
+from ._validate import (check_activations, check_callback, check_count, check_data, check_flag, check_keep_prob,
+                        check_l2, check_layer_dims, check_learning_rate, check_math, check_optimizer_state,
                         check_parameters, check_seed, example_weights, parameter_pairs, prepare, working_dtype)
 
 _BACKENDS = {"compiled": compiled, "reference": reference}
@@ -106,7 +107,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
           batch_size=None, shuffle=True, parameters=None, seed=None, backend="compiled", dtype=None,
           callback=None, math=None, threads=None, optimizer="sgd", l2=0.0, schedule=None, clip_norm=None,
           optimizer_state=None, validation=None, validation_fraction=None, patience=None, min_delta=0.0,
-          sample_weight=None, class_weight=None):
+          sample_weight=None, class_weight=None, keep_prob=None):
     """Train an L-layer network by gradient descent or one of ``nnfast.optimizers``.
 
     Parameters
@@ -200,6 +201,14 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         Weights per class (the labelled row of a softmax Y, the 0/1 of one sigmoid unit),
         multiplied into ``sample_weight``: ``{class: weight}``, or ``"balanced"``, m /
         (n_classes · the class's count), scikit-learn's rule.
+    keep_prob : float or sequence of float, optional
+        Inverted dropout (the course's ``keep_prob``): during training each hidden layer
+        keeps each unit with probability p (one p for every hidden layer, or one per
+        hidden layer; 1.0: none) and scales the kept ones by 1/p; prediction and the
+        validation passes use the whole network. The masks are drawn from ``seed`` by a
+        counter-based generator keyed by (epoch, layer, example, unit), the same in both
+        backends and for any ``threads`` (see ``nnfast._dropout``); the recorded costs
+        are those of the dropped forward passes.
     callback : callable, optional
         ``callback(done, total, cost)`` is called from Python between kernel calls: after
         every epoch for mini-batch runs, after every 1% of the iterations for full batch
@@ -225,7 +234,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     lr = check_learning_rate(learning_rate)
     dt = working_dtype(dtype, X)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    init_seq, shuffle_seq, split_seq = root.spawn(3)
+    init_seq, shuffle_seq, split_seq, dropout_seq = root.spawn(4)
     if parameters is not None:
         check_parameters(parameters, dims)
     # X and Y are checked against layer_dims before the initial weights are drawn, so a
@@ -263,11 +272,13 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
     if optimizer_state is not None:
         optimizer_state = check_optimizer_state(optimizer_state, opt, dims, dt)
     weights = example_weights(sample_weight, class_weight, Y, names[-1], dt)
+    keep = check_keep_prob(keep_prob, len(dims) - 1)
     # The caller's parameters must come out untouched even if a backend updated in place.
     params = [(W.copy(), b.copy()) for W, b in params]
     sched = schedules.get(schedule)
     first_epoch = 0 if optimizer_state is None else optimizer_state["epoch"]
     rates = schedules.rates(sched, lr, first_epoch, n_epochs)
+    dropout = None if keep is None else Dropout(keep, int(dropout_seq.generate_state(1, np.uint64)[0]), first_epoch)
     monitor = None
     if callback is not None or val is not None or patience is not None:
         def forward(X_val, parameters):
@@ -275,7 +286,8 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
         monitor = Monitor(rates, names[-1], forward, val, patience, min_delta, callback)
     with using(threads):
         trained, costs, state = module._gradient_descent(X, Y, params, names, rates, orders, batch, n_epochs,
-                                                         monitor, math, opt, l2, optimizer_state, clip, weights)
+                                                         monitor, math, opt, l2, optimizer_state, clip, weights,
+                                                         dropout)
     if monitor is not None:
         history = monitor.result()
         if patience is not None and monitor.best_parameters is not None:
@@ -292,7 +304,7 @@ def train(X, Y, layer_dims, activations, *, learning_rate, num_iterations=None, 
              "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "dtype": dt.name,
              "optimizer": opt.name, "l2": l2, "schedule": sched.name, "clip_norm": clip_norm,
              "validation_fraction": validation_fraction, "patience": patience, "min_delta": min_delta,
-             "weighted": weights is not None}
+             "weighted": weights is not None, "keep_prob": None if keep is None else list(keep[:-1])}
     return TrainResult(trained, costs, dims, names, backend, extra, state, history)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _cache, _precompile, _startup, api, compiled, optimizers, plots, reference, schedules
+from . import __version__, _activations, _cache, _precompile, _startup, api, compiled, optimizers, plots, reference, schedules
 from ._argtypes import non_negative_float, non_negative_int, open_unit_float, positive_float, positive_int
 from .datasets import MNIST_ENV_VAR, load_extra_datasets, load_mnist, load_planar_dataset, one_hot
 from .progress import compile_display, progress_bar
@@ -345,18 +345,20 @@ def _mnist(args):
         _check_save(args.save)
     m = X.shape[1]
     Y = one_hot(y, 10)
-    dims = (X.shape[0], args.hidden, 10)
-    activations = ("tanh", "softmax")
+    dims = (X.shape[0], *args.hidden, 10)
+    activations = (args.activation,) * len(args.hidden) + ("softmax",)
     schedule = ("full batch, %d iterations" % iterations if full_batch else
                 "mini-batches of %d, %d epochs" % (args.batch_size, epochs))
     print(f"MNIST: {m} training / {X_test.shape[1]} test images ({loaded:.2f} s to load); network "
-          f"{'-'.join(map(str, dims))} (tanh, softmax); {schedule}; learning rate "
+          f"{'-'.join(map(str, dims))} ({args.activation}, softmax); {schedule}; learning rate "
           f"{args.learning_rate} ({args.schedule}); {args.optimizer}"
-          f"{f', l2 {args.l2:g}' if args.l2 else ''}; {args.dtype}; seed {seed}")
+          f"{f', l2 {args.l2:g}' if args.l2 else ''}"
+          f"{f', dropout {args.dropout:g}' if args.dropout else ''}; {args.dtype}; seed {seed}")
 
     kw = dict(learning_rate=args.learning_rate, seed=seed, backend=args.backend, dtype=args.dtype,
               optimizer=args.optimizer, l2=args.l2, schedule=args.schedule,
-              validation_fraction=args.validation_fraction, patience=args.patience)
+              validation_fraction=args.validation_fraction, patience=args.patience,
+              keep_prob=None if args.dropout is None else 1.0 - args.dropout)
     if full_batch:
         kw["num_iterations"] = iterations
         warm = dict(num_iterations=1)
@@ -686,14 +688,18 @@ def build_parser():
                          seed_help="seed of the initial weights and the shuffles (default 0)")],
         description="Section 6.9.4: a tanh hidden layer and a softmax output trained on the "
                     "60000 MNIST training images with nnfast.train, tested on the 10000 test "
-                    "images. Prints the cost per epoch, the accuracy and the time; saves "
+                    "images (--hidden, --activation, --optimizer, --dropout, ... go beyond the "
+                    "chapter). Prints the cost per epoch, the accuracy and the time; saves "
                     "mnist_cost.png and mnist_confusion.png. On a terminal, with tqdm "
                     "installed, a progress bar shows the epochs (or iterations) done, the "
                     "cost and the time left.",
         epilog=f"The MNIST folder is --data, else ${MNIST_ENV_VAR}; it must hold the four IDX "
                "files (train-images-idx3-ubyte.gz, ...) or mnist_train.csv and mnist_test.csv.")
     p.add_argument("--data", metavar="DIR", help=f"the MNIST folder (default: ${MNIST_ENV_VAR})")
-    p.add_argument("--hidden", type=positive_int, default=25, help="hidden layer size (default 25)")
+    p.add_argument("--hidden", type=_int_list, default=[25], metavar="N[,N,...]",
+                   help="hidden layer sizes, one per hidden layer (default 25)")
+    p.add_argument("--activation", choices=list(_activations.HIDDEN), default="tanh",
+                   help="hidden layers' activation (default tanh)")
     p.add_argument("--batch-size", type=non_negative_int, default=64,
                    help="mini-batch size; 0 = full batch with --iterations (default 64)")
     p.add_argument("--epochs", type=positive_int, default=None, help="default 10")
@@ -704,6 +710,9 @@ def build_parser():
                    help="L2 penalty lambda: (lambda/2m) sum ||W||^2 (default 0)")
     p.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="constant",
                    help="learning rate per epoch (default constant; see nnfast.schedules)")
+    p.add_argument("--dropout", type=open_unit_float, default=None, metavar="RATE",
+                   help="inverted dropout on the hidden layers during training: drop each unit "
+                        "with probability RATE (train's keep_prob = 1 - RATE; default none)")
     p.add_argument("--validation-fraction", type=open_unit_float, default=None, metavar="F",
                    help="hold out this fraction of the training images as a validation set; its "
                         "cost and accuracy are printed and plotted per epoch")

@@ -12,7 +12,7 @@ Switch backends by changing one import::
 
 import numpy as np
 
-from . import _activations, _threads, _workers, optimizers, reference
+from . import _activations, _dropout, _threads, _workers, optimizers, reference
 from ._activations import predictions_from_output
 from ._config import MATH, PARALLEL_MIN_WORK
 from ._kernels.activations import activation_backward, activation_forward, output_forward
@@ -163,9 +163,15 @@ def _region(layout, ws, offsets, l):
     return ws[0, offsets[l]:offsets[l] + n * m].reshape(n, m).copy()
 
 
+def _no_dropout(dtype):
+    """The kernels' dropout arguments of a layout without dropout (never read)."""
+    return np.empty(0, dtype), np.empty(0, np.uint64)
+
+
 def _forward_whole(X, params, names):
     layout, theta, ws, scratch, _, packs = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, layout.net, ws[0], X, scratch[0, 2], packs[0], _fast())
+    forward_block(X.shape[1], theta, layout.net, ws[0], X, scratch[0, 2], packs[0], _fast(), _no_dropout(X.dtype),
+                  np.uint64(0), np.arange(X.shape[1]))
     return layout, ws
 
 
@@ -197,7 +203,7 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
             ws[0, off:off + cache[key].size] = cache[key].ravel()
     backward_block(X.shape[1], theta, layout.net, ws[0], X, Y, np.empty(0, X.dtype), scratch[0], grads[0], packs[0],
-                   _fast())
+                   _fast(), _no_dropout(X.dtype)[0])
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 
@@ -224,16 +230,17 @@ def _n_chunks(batch_rows, n_weights):
     return max(1, min(threads, batch_rows // 8))
 
 
-def _plan(X, params, names, batch_size):
-    """``(layout, XK, n_chunks)`` of a run on X ``(n_x, m)`` in batches of ``batch_size``:
-    the one place where the input's layout, the packed layers, the block size and the
-    thread split are decided."""
+def _plan(X, params, names, batch_size, dropout=None):
+    """``(layout, XK, n_chunks)`` of a run on X ``(n_x, m)`` in batches of ``batch_size``
+    (with ``dropout``, an ``nnfast._dropout.Dropout``): the one place where the input's
+    layout, the packed layers, the block size and the thread split are decided."""
     XK, x_rows = _kernel_input(X)
     dims = _dims(X, params)
     n_weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
     n_chunks = _n_chunks(batch_size, n_weights)
-    rows = block_rows(dims, batch_size, X.dtype, n_chunks, any(packed_layers(dims)))
-    return Layout(dims, names, X.dtype, rows, x_rows), XK, n_chunks
+    dropped = 0 if dropout is None else sum(dims[l] for l in dropout.layers())
+    rows = block_rows(dims, batch_size, X.dtype, n_chunks, any(packed_layers(dims)), dropped)
+    return Layout(dims, names, X.dtype, rows, x_rows, dropout), XK, n_chunks
 
 
 class _Trainer:
@@ -244,11 +251,12 @@ class _Trainer:
     rates : float64 array, the learning rate of each epoch the run will reach; optimizer :
     an ``nnfast.optimizers`` instance; l2 : λ; state : ``{"step": t, buffer: {W1, b1,
     ...}}`` to continue from (None: a fresh optimizer); clip : the largest gradient norm
-    (0: none); weights : the examples' weights (m,), or None."""
+    (0: none); weights : the examples' weights (m,), or None; dropout : an
+    ``nnfast._dropout.Dropout`` or None."""
 
     def __init__(self, X, Y, params, names, rates, orders, batch_size, math=None, optimizer=None, l2=0.0,
-                 state=None, clip=0.0, weights=None):
-        self.layout, self.X, self.n_chunks = _plan(X, params, names, batch_size)
+                 state=None, clip=0.0, weights=None, dropout=None):
+        self.layout, self.X, self.n_chunks = _plan(X, params, names, batch_size, dropout)
         self.theta = self.layout.pack(params)
         self.Y = Y
         dtype = self.theta.dtype
@@ -269,6 +277,12 @@ class _Trainer:
                                                   for l in range(1, len(self.layout.dims))])
         self.opt = (np.int64(self.optimizer.code), self.optimizer.hyper(), self.state, self.steps, float(l2),
                     float(clip), np.zeros(self.n_chunks))
+        if dropout is None:
+            self.drop = (*_no_dropout(dtype), np.zeros(2, np.uint64))
+        else:
+            self.drop = (np.array((1.0, *dropout.keep_prob), dtype),
+                         np.array([0] + [_dropout.threshold(p) for p in dropout.keep_prob], np.uint64),
+                         np.array([dropout.key, dropout.first_epoch], np.uint64))
         self.ws, self.scratch, self.grads, self.packs, self.chunk_costs = self.layout.buffers(self.n_chunks)
 
     def _epochs(self, epoch_start, epoch_stop, cost_every, batch_size, update):
@@ -276,7 +290,7 @@ class _Trainer:
         layout = self.layout
         _workers.run(train_epochs, self.n_chunks, _workers.new_sync(), layout.block_rows, self.X, layout.x_rows,
                      self.Y, self.weights, self.orders, self.in_order, batch_size, epoch_start, epoch_stop, cost_every,
-                     self.rates, update, self.opt, self.theta, layout.net, self.ws, self.scratch, self.grads,
+                     self.rates, update, self.opt, self.drop, self.theta, layout.net, self.ws, self.scratch, self.grads,
                      self.packs, self.chunk_costs, costs, self.fast)
         return costs
 
@@ -356,8 +370,9 @@ def _gradients(X, Y, params, names, math=None):
 
 
 def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, hook=None, math=None,
-                      optimizer=None, l2=0.0, state=None, clip=0.0, weights=None):
-    trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state, clip, weights)
+                      optimizer=None, l2=0.0, state=None, clip=0.0, weights=None, dropout=None):
+    trainer = _Trainer(X, Y, params, names, rates, orders, batch_size, math, optimizer, l2, state, clip, weights,
+                       dropout)
     if hook is None:
         costs = trainer.run(0, n_epochs)
     else:

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from . import _activations, optimizers
+from . import _activations, _dropout, optimizers
 from ._activations import predictions_from_output
 from ._schedule import callback_chunks
 from ._validate import (as_float_array, as_real_array, check_cache, check_cost_args, check_count, check_flag,
@@ -373,13 +373,20 @@ def forward_propagation(X, parameters, activations=None):
     return cache[f"A{len(params)}"], cache
 
 
-def _forward(X, params, names):
+def _forward(X, params, names, masks=None):
+    """The cache ``Z1, A1, ...``; with ``masks`` ``{l: (D[l], keep_prob)}`` (inverted
+    dropout, ``nnfast._dropout``), also ``D{l}`` and the dropped ``A{l}·D{l}/p`` that
+    layer l+1 reads as ``Ad{l}`` (``A{l}`` stays g(Z): g' is computed from it)."""
     cache = {}
     A = X
     for l, ((W, b), name) in enumerate(zip(params, names), start=1):
         Z = _linear_forward(A, W, b)
         A = _FORWARD[name](Z)
         cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+        if masks and l in masks:
+            D, keep_prob = masks[l]
+            A = A * D / keep_prob
+            cache[f"D{l}"], cache[f"Ad{l}"] = D, A
     return cache
 
 
@@ -408,17 +415,19 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     return _backward(params, check_cache(cache, X, params), X, Y, names)
 
 
-def _backward(params, cache, X, Y, names, weights=None):
+def _backward(params, cache, X, Y, names, weights=None, keep_prob=None):
     L = len(params)
     grads = {}
     dZ = cache[f"A{L}"] - Y  # (6.35), (6.56.d) and the squared-error case alike
     if weights is not None:  # the gradient of Σ w_i L_i / Σ w_i: _linear_backward divides by m
         dZ = dZ * (weights * (Y.shape[1] / np.sum(weights, dtype=np.float64))).astype(dZ.dtype)
     for l in range(L, 0, -1):
-        A_prev = X if l == 1 else cache[f"A{l - 1}"]
+        A_prev = X if l == 1 else cache.get(f"Ad{l - 1}", cache[f"A{l - 1}"])
         W = params[l - 1][0]
         dA_prev, grads[f"dW{l}"], grads[f"db{l}"] = _linear_backward(dZ, A_prev, W)
         if l > 1:
+            if f"D{l - 1}" in cache:  # inverted dropout: the dropped units pass no gradient
+                dA_prev = dA_prev * cache[f"D{l - 1}"] / keep_prob[l - 2]
             dZ = dA_prev * _DERIVATIVE_FROM[names[l - 2]](cache[f"Z{l - 1}"], cache[f"A{l - 1}"])  # (6.39)
     return dict(sorted(grads.items(), key=lambda kv: (int(kv[0][2:]), kv[0][1])))
 
@@ -501,15 +510,21 @@ def predict(parameters, X, activations=None):
 # The general entry points' backend (called by nnfast.api after validation).
 
 
-def _gradients(X, Y, params, names, math=None, weights=None):
-    cache = _forward(X, params, names)
+def _gradients(X, Y, params, names, math=None, weights=None, dropout=None, epoch=0, examples=None):
+    """(cost, grads) of one batch; with ``dropout`` (``nnfast._dropout.Dropout``), the
+    masks of the run's ``epoch`` for the X columns ``examples``."""
+    masks = None
+    if dropout is not None:
+        masks = {l: (_dropout.mask(dropout, epoch, l, examples, params[l - 1][0].shape[0]).astype(X.dtype),
+                     dropout.keep_prob[l - 1]) for l in dropout.layers()}
+    cache = _forward(X, params, names, masks)
     L = len(params)
     cost = _cost_from_logits(cache[f"Z{L}"], cache[f"A{L}"], Y, names[-1], weights)
-    return cost, _backward(params, cache, X, Y, names, weights)
+    return cost, _backward(params, cache, X, Y, names, weights, None if dropout is None else dropout.keep_prob)
 
 
 def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, hook=None, math=None,
-                      optimizer=None, l2=0.0, state=None, clip=0.0, weights=None):
+                      optimizer=None, l2=0.0, state=None, clip=0.0, weights=None, dropout=None):
     """Full-batch or mini-batch training; the reference for ``compiled``'s loop.
 
     Epoch e visits the columns in the order ``orders[e % len(orders)]`` (all of them, or
@@ -525,8 +540,10 @@ def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, 
     that batch's update. ``hook(done, n_epochs, cost, parameters)`` is called between
     chunks (``_schedule.callback_chunks``) with a function returning the current
     parameters, and a true result stops the run there. Returns the final parameters,
-    the costs (up to the stop) and the optimizer's state. ``math`` is the compiled
-    backend's option; NumPy's functions are used here regardless.
+    the costs (up to the stop) and the optimizer's state. ``dropout``: an
+    ``nnfast._dropout.Dropout`` (inverted dropout on its layers during training; the costs
+    are those of the dropped forward passes). ``math`` is the compiled backend's option;
+    NumPy's functions are used here regardless.
     """
     opt = optimizers.SGD() if optimizer is None else optimizer
     m = orders.shape[1]
@@ -551,7 +568,8 @@ def _gradient_descent(X, Y, params, names, rates, orders, batch_size, n_epochs, 
             for first in range(0, m, batch_size):
                 Xb, Yb = Xe[:, first:first + batch_size], Ye[:, first:first + batch_size]
                 cost, grads = _gradients(Xb, Yb, params, names,
-                                         weights=None if We is None else We[first:first + batch_size])
+                                         weights=None if We is None else We[first:first + batch_size],
+                                         dropout=dropout, epoch=e, examples=order[first:first + batch_size])
                 step += 1
                 params, cost = _step(params, grads, cost, opt, buffers, step, rates[e], l2, clip, Xb.shape[1])
                 batch_costs.append(cost)

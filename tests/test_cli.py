@@ -13,7 +13,7 @@ import pytest
 
 import nnfast
 from nnfast import cli, compiled, plots, progress
-from nnfast.datasets import load_planar_dataset
+from nnfast.datasets import load_mnist, load_planar_dataset, one_hot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HAVE_MPL = plots.available()
@@ -245,6 +245,31 @@ def test_mnist_optimizer_options_reach_train(tiny_mnist, tmp_path, capsys):
     assert "early stop after" in out or len(cost_lines(out)) == 30
     for bad in (["--optimizer", "adagrad"], ["--l2", "-1"], ["--schedule", "linear"],
                 ["--validation-fraction", "1"], ["--patience", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            run(capsys, "mnist", "--data", tiny_mnist, *bad)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and bad[0] in err and bad[1] in err, err
+
+
+def test_mnist_network_and_dropout_options_reach_train(tiny_mnist, tmp_path, capsys):
+    """--hidden takes several layers, --activation their activation, --dropout the drop
+    rate (train's keep_prob = 1 - rate): the saved model has those layers, and the run is
+    the one train gives with keep_prob; bad values are argparse errors."""
+    model = tmp_path / "deep.npz"
+    status, out, err = run(capsys, "mnist", "--data", tiny_mnist, "--epochs", 2, "--batch-size", 32,
+                           "--hidden", "16,8", "--activation", "relu", "--dropout", 0.25, "--quiet",
+                           "--out", tmp_path, "--save", model, "--seed", 4)
+    assert status == 0, err
+    assert "network 784-16-8-10 (relu, softmax)" in out and ", dropout 0.25;" in out
+    from nnfast.io import load
+    saved = load(model)
+    assert saved.layer_dims == (784, 16, 8, 10) and saved.activations == ("relu", "relu", "softmax")
+    X, y, _, _ = load_mnist(tiny_mnist, dtype="float32")
+    direct = nnfast.train(X, one_hot(y, 10), (784, 16, 8, 10), ("relu", "relu", "softmax"),
+                          learning_rate=0.1, batch_size=32, epochs=2, seed=4, keep_prob=0.75)
+    for key in direct.parameters:
+        np.testing.assert_array_equal(saved.parameters[key], direct.parameters[key], err_msg=key)
+    for bad in (["--dropout", "1"], ["--dropout", "0"], ["--activation", "softmax"], ["--hidden", "0"]):
         with pytest.raises(SystemExit) as exit_:
             run(capsys, "mnist", "--data", tiny_mnist, *bad)
         err = capsys.readouterr().err

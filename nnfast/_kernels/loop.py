@@ -7,12 +7,14 @@ Data layout (built by ``nnfast._network``):
   per row (how scikit-learn and the MNIST files hold it; the caller passed ``X.T``);
 - ``theta``: every parameter in one flat buffer, ``W[l]`` (row-major ``(n[l], n[l-1])``)
   at ``w_off[l]`` and ``b[l]`` at ``b_off[l]``;
-- ``net = (dims, w_off, b_off, codes, z_off, a_off, packed, blocks)``: int64 arrays
-  indexed by layer l; ``codes[l]`` is layer l's activation; ``z_off[l]``/``a_off[l]``
-  place ``Z[l]``/``A[l]`` ``(n[l], rows)`` of one block in a workspace row, ``a_off[0]``/
-  ``z_off[0]`` the block's X and Y; ``packed[l]`` sends layer l's products through the
-  packed kernel of ``gemm.py`` (else the small-layer kernels of ``dense.py``), ``blocks``
-  is that kernel's ``(KC, MC, NC)``;
+- ``net = (dims, w_off, b_off, codes, z_off, a_off, packed, blocks, in_off, d_off)``:
+  int64 arrays indexed by layer l; ``codes[l]`` is layer l's activation; ``z_off[l]``/
+  ``a_off[l]`` place ``Z[l]``/``A[l]`` ``(n[l], rows)`` of one block in a workspace row,
+  ``a_off[0]``/``z_off[0]`` the block's X and Y; ``packed[l]`` sends layer l's products
+  through the packed kernel of ``gemm.py`` (else the small-layer kernels of ``dense.py``),
+  ``blocks`` is that kernel's ``(KC, MC, NC)``; with dropout on layer l (``d_off[l] >=
+  0``) its mask D[l] is at ``d_off[l]`` and layer l+1 reads the dropped A[l]·D[l]/p at
+  ``in_off[l]`` (else ``in_off[l] = a_off[l]``);
 - ``ws (n_chunks, ·)``, ``scratch (n_chunks, 3, ·)``, ``grads (n_chunks, theta.size)``,
   ``packs (n_chunks, ·)`` (``gemm``'s packing buffer): per-chunk work buffers, allocated once per run by the caller,
   never here.
@@ -30,11 +32,13 @@ the parameters, so the result is the same on every run for a given number of chu
 
 import math
 
+import numpy as np
 from numba import njit
 
 from .._config import JIT, JIT_IR_INLINE
 from .activations import activation_backward, activation_forward, output_forward
 from .dense import add_row_sums, dense_backward_input, dense_backward_params, dense_forward
+from .dropout import dropout_backward, dropout_forward, stream
 from .gemm import ADD, BIAS, EPI_BACKWARD, EPI_FORWARD, EPI_NONE, ONE, STORE, ZERO, gemm
 from .layout import gather, gather_columns
 from .loss import cost_sum_from_logits
@@ -52,14 +56,17 @@ def sgd_update(theta, grad, step):
 
 
 @njit(**JIT_IR_INLINE)
-def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
+def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast, drop, epoch_key, ids):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
     Xb : the block's input, C-contiguous ``(n_x, rows)`` (see ``_block_input``). Z[l] and
     A[l] are written at ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch;
-    pack : one chunk's packing buffer. ``fast``: mathfast's exp/tanh (else libm).
+    pack : one chunk's packing buffer. ``fast``: mathfast's exp/tanh (else libm). Layers
+    with dropout (``d_off[l] >= 0``) then draw their mask: ``drop = (keep, thresholds)``
+    per layer (p in the working dtype, floor(p·2^53) in uint64), ``epoch_key`` s(key,
+    epoch) and ``ids`` (rows,) the examples' columns in X (see ``nnfast._dropout``).
     """
-    dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
+    dims, w_off, b_off, codes, z_off, a_off, packed, blocks, in_off, d_off = net
     L = dims.size - 1
     for l in range(1, L + 1):
         n, p = dims[l], dims[l - 1]
@@ -69,30 +76,35 @@ def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast):
             # The hidden layers' activation is applied by the kernel to each finished
             # row block of Z while it is in cache; softmax (by columns) comes after.
             kind = EPI_FORWARD if l < L else EPI_NONE
-            prev = (flat(Xb), ZERO, rows, ONE) if l == 1 else (ws, a_off[l - 1], rows, ONE)
+            prev = (flat(Xb), ZERO, rows, ONE) if l == 1 else (ws, in_off[l - 1], rows, ONE)
             gemm(n, rows, p, (theta, w_off[l], p, ONE), prev, (ws, z_off[l], rows), BIAS, (theta, b_off[l]),
                  (kind, codes[l], ws, ws[a_off[l]:]), fast, blocks, pack)
         else:
             W = block(theta, w_off[l], n, p)
             b = theta[b_off[l]:b_off[l] + n]
-            dense_forward(W, b, Xb if l == 1 else block(ws, a_off[l - 1], p, rows), Z)
+            dense_forward(W, b, Xb if l == 1 else block(ws, in_off[l - 1], p, rows), Z)
             if l < L:
                 activation_forward(codes[l], flat(Z), flat(A), fast)
         if l == L:
             output_forward(codes[l], Z, A, tmp, fast)
+        elif d_off[l] >= 0:
+            keep, thresholds = drop
+            dropout_forward(A, block(ws, in_off[l], n, rows), block(ws, d_off[l], n, rows), keep[l], thresholds[l],
+                            stream(epoch_key, l), ids)
 
 
 @njit(**JIT_IR_INLINE)
-def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast):
+def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast, keep):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
     layer dW[l] += dZ[l]·A[l-1]ᵀ, db[l] += Σ dZ[l], dZ[l-1] = (W[l]ᵀ·dZ[l]) * g'(Z[l-1]).
     Xb : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``; wb :
     the examples' weights (rows,) — dZ[L] = w·(A[L] - Y), the gradient of Σ w_i L_i —, or
-    empty. ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn.
+    empty. ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn. A layer
+    with dropout multiplies its dZ by D/p (``keep`` : p per layer in the working dtype).
     """
-    dims, w_off, b_off, codes, z_off, a_off, packed, blocks = net
+    dims, w_off, b_off, codes, z_off, a_off, packed, blocks, in_off, d_off = net
     L = dims.size - 1
     n = dims[L]
     dZ = block(scratch[0], 0, n, rows)
@@ -111,12 +123,12 @@ def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast):
         n, p = dims[l], dims[l - 1]
         db = grad[b_off[l]:b_off[l] + n]
         if packed[l]:  # dW += dZ·A_prevᵀ, A_prevᵀ packed
-            prevT = (flat(Xb), ZERO, ONE, rows) if l == 1 else (ws, a_off[l - 1], ONE, rows)
+            prevT = (flat(Xb), ZERO, ONE, rows) if l == 1 else (ws, in_off[l - 1], ONE, rows)
             add_row_sums(dZ, db)
             gemm(n, p, rows, (scratch[cur], ZERO, rows, ONE), prevT, (grad, w_off[l], p), ADD, (db, ZERO),
                  (EPI_NONE, ZERO, grad, grad), fast, blocks, pack)
         else:
-            dense_backward_params(dZ, Xb if l == 1 else block(ws, a_off[l - 1], p, rows),
+            dense_backward_params(dZ, Xb if l == 1 else block(ws, in_off[l - 1], p, rows),
                                   block(grad, w_off[l], n, p), db)
         if l > 1:
             cur = 1 - cur
@@ -129,6 +141,8 @@ def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast):
                 dense_backward_input(block(theta, w_off[l], n, p), dZ, dA)
                 activation_backward(codes[l - 1], flat(block(ws, z_off[l - 1], p, rows)),
                                     flat(block(ws, a_off[l - 1], p, rows)), flat(dA), fast)
+            if d_off[l - 1] >= 0:
+                dropout_backward(flat(dA), ws[d_off[l - 1]:d_off[l - 1] + p * rows], keep[l - 1])
             dZ = dA
 
 
@@ -150,9 +164,10 @@ def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
 
 @njit(**JIT_IR_INLINE)
 def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, weights, idx, in_order, start, stop, theta, net, ws,
-               scratch, grads, packs, want_cost, fast):
+               scratch, grads, packs, want_cost, fast, drop, epoch_key):
     """Blocks b0..b1-1 of the examples idx[start:stop]: forward, cost, backward into grads[c]
-    (``weights``: the examples' weights, (m,), or empty; a block's go to scratch)."""
+    (``weights``: the examples' weights, (m,), or empty; a block's go to scratch; ``drop``
+    and ``epoch_key``: the dropout of ``forward_block``)."""
     dims, codes, z_off, a_off = net[0], net[3], net[4], net[5]
     L = dims.size - 1
     m = Y.shape[1]
@@ -176,11 +191,11 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, weights, idx, in_order, star
             wb = tmp[3 * block_rows:3 * block_rows + rows]  # past the 3·rows softmax uses
             for i in range(rows):
                 wb[i] = weights[idx[r0 + i]]
-        forward_block(rows, theta, net, wsc, Xb, tmp, packs[c], fast)
+        forward_block(rows, theta, net, wsc, Xb, tmp, packs[c], fast, drop, epoch_key, idx[r0:r1])
         if want_cost:
             cost += cost_sum_from_logits(codes[L], block(wsc, z_off[L], dims[L], rows),
                                          block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast, wb)
-        backward_block(rows, theta, net, wsc, Xb, Yb, wb, scratch[c], grad, packs[c], fast)
+        backward_block(rows, theta, net, wsc, Xb, Yb, wb, scratch[c], grad, packs[c], fast, drop[0])
     return cost
 
 
@@ -226,8 +241,8 @@ def _clip_factor(norms, clip):
 
 @njit(**JIT)
 def train_epochs(t, sync, block_rows, X, x_rows, Y, weights, orders, in_order, batch_size, epoch_start,
-                 epoch_stop, cost_every, rates, update, opt, theta, net, ws, scratch, grads, packs, chunk_costs,
-                 costs_out, fast):
+                 epoch_stop, cost_every, rates, update, opt, drop, theta, net, ws, scratch, grads, packs,
+                 chunk_costs, costs_out, fast):
     """Training for epochs ``epoch_start..epoch_stop-1`` (6.14, 6.17), as thread ``t`` of
     ``grads.shape[0]``: every thread calls it with the same arguments but ``t``
     (``nnfast._workers``), and they meet at the barrier ``sync`` twice per batch.
@@ -248,7 +263,9 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, weights, orders, in_order, b
     0`` the epoch's cost — the mean of its batches' costs, each from the forward pass
     before that batch's update, with the L2 penalty — is written to
     ``costs_out[e - epoch_start]``; other epochs skip it. ``chunk_costs`` (2, threads):
-    each thread's share of a batch's data cost and of its penalty.
+    each thread's share of a batch's data cost and of its penalty. ``drop = (keep,
+    thresholds, seeds)``: the dropout of ``forward_block`` per layer, with ``seeds =
+    (key, first_epoch)`` (uint64), epoch e's masks drawn for epoch first_epoch + e.
     """
     n_threads = grads.shape[0]
     m = orders.shape[1]  # the examples trained on: all of X, or a subset (a validation split)
@@ -256,8 +273,10 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, weights, orders, in_order, b
     code, hyper, state, steps, l2, clip, norms = opt
     plain = code == SGD and l2 == 0 and clip == 0
     k = steps[0]
+    keep, thresholds, seeds = drop
     for e in range(epoch_start, epoch_stop):
         idx = orders[e % orders.shape[0]]
+        epoch_key = stream(seeds[0], seeds[1] + np.uint64(e))
         want_cost = e % cost_every == 0
         epoch_cost = 0.0
         n_batches = 0
@@ -266,7 +285,8 @@ def train_epochs(t, sync, block_rows, X, x_rows, Y, weights, orders, in_order, b
             n_blocks = (stop - start + block_rows - 1) // block_rows
             chunk_costs[0, t] = _run_chunk(t, t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads,
                                            block_rows, X, x_rows, Y, weights, idx, in_order, start, stop, theta,
-                                           net, ws, scratch, grads, packs, want_cost, fast)
+                                           net, ws, scratch, grads, packs, want_cost, fast, (keep, thresholds),
+                                           epoch_key)
             # θ is not updated before the barrier: this batch's penalty, on this thread's slice
             chunk_costs[1, t] = 0.5 * l2 * add_l2(theta, theta, net, q0, q1, 0.0) if want_cost and l2 != 0 else 0.0
             m_batch = stop - start
@@ -322,12 +342,13 @@ def forward_pass(t, sync, block_rows, X, x_rows, idx, theta, net, ws, scratch, p
     n_threads = ws.shape[0]
     n_blocks = (m + block_rows - 1) // block_rows
     wst = ws[t]
+    no_drop = (theta[:0], np.empty(0, np.uint64))  # never read: d_off is -1 everywhere here
     for blk in range(t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads):
         r0 = blk * block_rows
         r1 = min(r0 + block_rows, m)
         rows = r1 - r0
         Xb = _block_input(X, x_rows, idx, True, r0, r1, net, wst)
-        forward_block(rows, theta, net, wst, Xb, scratch[t, 2], packs[t], fast)
+        forward_block(rows, theta, net, wst, Xb, scratch[t, 2], packs[t], fast, no_drop, np.uint64(0), idx)
         AL = block(wst, a_off[L], dims[L], rows)
         for j in range(dims[L]):
             a, o = AL[j], out[j]
