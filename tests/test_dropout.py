@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import nnfast
-from nnfast import _dropout, _network, compiled
+from nnfast import _dropout, _network, compiled, optimizers, schedules
 from nnfast._kernels.dropout import dropout_backward, dropout_forward, stream
 
 from _strategies import DTYPES, assert_trained_close, networks
@@ -82,22 +82,23 @@ def _dims(X, params, acts):
     return [X.shape[0]] + [params[f"W{l}"].shape[0] for l in range(1, len(acts) + 1)]
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
 @pytest.mark.parametrize("threads", [1, 2])
 @given(net=networks(max_layers=4, max_width=9, max_m=120), batch=st.one_of(st.none(), st.integers(1, 130)),
        p=st.floats(0.3, 1.0), l2=st.sampled_from([0.0, 0.05]), weighted=st.booleans(),
+       schedule=st.sampled_from(list(schedules.SCHEDULES)), clip=st.sampled_from([None, 0.5]),
        packed_min=st.sampled_from([1, 10**9]))
-def test_compiled_matches_reference(name, threads, net, batch, p, l2, weighted, packed_min):
-    """Random networks (every hidden activation, the three outputs, both dtypes), full
-    batch and mini-batch, with and without L2 and example weights, small and packed layers
-    on tiny blocks, one and two threads: the compiled run with dropout against the NumPy
-    twin, which draws the same masks."""
+def test_compiled_matches_reference(name, threads, net, batch, p, l2, weighted, schedule, clip, packed_min):
+    """Every optimizer × schedule × L2 × clipping × example weights with dropout, on random
+    networks (every hidden activation, the three outputs, both dtypes), full batch and
+    mini-batch, small and packed layers on tiny blocks, one and two threads: the compiled
+    run against the NumPy twin, which draws the same masks."""
     X, Y, params, acts, dtype = net
     assume(len(acts) > 1)
     dims = _dims(X, params, acts)
     weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[1]) if weighted else None
     kw = dict(learning_rate=0.01, seed=3, parameters=params, optimizer=name, l2=l2, keep_prob=p,
-              sample_weight=weights)
+              sample_weight=weights, schedule=schedule, clip_norm=clip)
     kw.update(num_iterations=3) if batch is None else kw.update(epochs=2, batch_size=batch)
     tiny = {"float32": (5, 6, 32), "float64": (5, 6, 16)}
     patches = [mock.patch.object(_network, "PACKED_MIN_WEIGHTS", packed_min),
