@@ -1,7 +1,7 @@
 """Inverted dropout (``train(..., keep_prob=...)``): the mask generator against its NumPy
 twin, its statistics, compiled against reference on random networks (small and packed
 layers, several threads and block sizes), the gradient through the masks against
-PyTorch's autograd, resuming, and bad input."""
+PyTorch's autograd, and bad input (resuming: test_optimizers.py)."""
 
 import contextlib
 import warnings
@@ -169,25 +169,6 @@ def test_one_step_matches_torch_autograd(backend, dtype):
         np.testing.assert_allclose(res.parameters[k], expected, rtol=0,
                                    atol=(1e-5 if dtype == np.float32 else 1e-12) * max(1.0, np.abs(expected).max()),
                                    err_msg=k)
-
-
-@pytest.mark.parametrize("backend", ["compiled", "reference"])
-def test_resuming_draws_the_uninterrupted_masks(backend):
-    """Seven epochs with dropout in one call, or four and then three continuing from the
-    state: the same parameters bit for bit (the masks follow the absolute epoch)."""
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(4, 37))
-    Y = np.eye(3)[:, rng.integers(0, 3, 37)]
-    dims, acts = [4, 9, 6, 3], ("tanh", "sigmoid", "softmax")
-    params = nnfast.init_parameters(dims, acts, seed=0)
-    kw = dict(learning_rate=0.05, batch_size=8, shuffle=False, optimizer="adam", backend=backend, seed=5,
-              keep_prob=[0.6, 0.9])
-    whole = nnfast.train(X, Y, dims, acts, epochs=7, parameters=params, **kw)
-    first = nnfast.train(X, Y, dims, acts, epochs=4, parameters=params, **kw)
-    rest = nnfast.train(X, Y, dims, acts, epochs=3, parameters=first.parameters,
-                        optimizer_state=first.optimizer_state, **kw)
-    for key in whole.parameters:
-        np.testing.assert_array_equal(rest.parameters[key], whole.parameters[key], err_msg=key)
 
 
 @pytest.mark.parametrize("backend", ["compiled", "reference"])

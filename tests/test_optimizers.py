@@ -123,12 +123,14 @@ def test_compiled_matches_reference(name, threads, net, batch, l2):
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("backend", ["compiled", "reference"])
-def test_resuming_gives_the_uninterrupted_run(name, backend):
+@pytest.mark.parametrize("keep_prob", [None, 0.6])
+def test_resuming_gives_the_uninterrupted_run(name, backend, keep_prob):
     """Seven epochs in one call, or four and then three from the first call's parameters
     and optimizer state: the same parameters, bit for bit (in order, so both see the same
-    batches)."""
+    batches; with dropout, the same masks: they follow the absolute epoch)."""
     X, Y, labels, dims, acts, params = _problem(seed=1)
-    kw = dict(learning_rate=0.05, batch_size=8, shuffle=False, optimizer=name, backend=backend)
+    kw = dict(learning_rate=0.05, batch_size=8, shuffle=False, optimizer=name, backend=backend, seed=5,
+              keep_prob=keep_prob)
     whole = nnfast.train(X, Y, dims, acts, epochs=7, parameters=params, **kw)
     first = nnfast.train(X, Y, dims, acts, epochs=4, parameters=params, **kw)
     rest = nnfast.train(X, Y, dims, acts, epochs=3, parameters=first.parameters,
