@@ -2,7 +2,8 @@
 predictions.
 
   nnfast planar     the 6.9.3 run: n_h = 4, 10000 iterations, learning rate 1.2
-  nnfast sweep      hidden-layer sizes 1, 2, 3, 4, 5, 20, 50 (5000 iterations each)
+  nnfast sweep      hidden-layer sizes 1, 2, 3, 4, 5, 20, 50 (5000 iterations each), or
+                    --grid FILE of train arguments; --local N / --scheduler ADDRESS: on Dask
   nnfast datasets   noisy_circles, noisy_moons, blobs, gaussian_quantiles (n_h = 4)
   nnfast mnist      the 784-25-10 tanh/softmax digit recogniser of 6.9.4
   nnfast compare    looped vs vectorized vs compiled timings (nnfast compare --help)
@@ -25,6 +26,7 @@ terminal; nnfast compile does it ahead of time.
 """
 
 import argparse
+import contextlib
 import re
 import sys
 import tempfile
@@ -38,6 +40,7 @@ from . import __version__, _activations, _cache, _precompile, _startup, api, com
 from ._argtypes import non_negative_float, non_negative_int, open_unit_float, positive_float, positive_int
 from .datasets import MNIST_ENV_VAR, load_extra_datasets, load_mnist, load_planar_dataset, one_hot
 from .progress import compile_display, progress_bar
+from . import grid, sweep
 
 _MODULES = {"compiled": compiled, "reference": reference}
 
@@ -240,28 +243,128 @@ def _planar(args):
 # nnfast sweep
 
 
+#: The chapter's sweep (6.9.3), run when no --grid is given.
+_CHAPTER_SWEEP = {"hidden": [1, 2, 3, 4, 5, 20, 50], "iterations": 5000, "learning_rate": 1.2,
+                  "backend": "compiled", "seed": 2}
+_CHAPTER_OPTIONS = (("--hidden", "hidden"), ("--iterations", "iterations"), ("--learning-rate", "learning_rate"),
+                    ("--backend", "backend"), ("--seed", "seed"))
+
+
+def _sweep_grid(args):
+    """The sweep to run: the grid file of --grid, or the chapter's sweep as a grid (the
+    planar data, the chapter's initialisation from seed 2 or --seed, one configuration per
+    --hidden size)."""
+    if args.grid is not None:
+        given = [option for option, name in _CHAPTER_OPTIONS if getattr(args, name) is not None]
+        if given:
+            args.parser.error(f"{', '.join(given)}: options of the chapter's sweep; with --grid, set them in "
+                              f"the file (hidden, num_iterations, learning_rate, backend, seed)")
+        try:
+            return grid.read(args.grid)
+        except (FileNotFoundError, TypeError, ValueError) as exc:
+            raise CLIError(str(exc)) from None
+    chapter = {name: _CHAPTER_SWEEP[name] if getattr(args, name) is None else getattr(args, name)
+               for _, name in _CHAPTER_OPTIONS}
+    return grid.from_mapping({
+        "data": {"name": "planar"},
+        "train": {"learning_rate": chapter["learning_rate"], "num_iterations": chapter["iterations"],
+                  "backend": chapter["backend"], "init": "chapter", "seed": chapter["seed"]},
+        "grid": {"hidden": chapter["hidden"]}}, source="nnfast sweep")
+
+
+def _sweep_client(args, stack):
+    """The Dask client of --local or --scheduler (closed by ``stack``), or None."""
+    if args.local is None and args.scheduler is None:
+        return None
+    option = f"--local {args.local}" if args.local is not None else f"--scheduler {args.scheduler}"
+    try:
+        from . import cluster
+    except ImportError as exc:
+        raise CLIError(f"{option} runs the sweep on Dask, which is not installed: {exc}") from None
+    try:
+        return stack.enter_context(cluster.connect(args.scheduler, args.local))
+    except OSError as exc:
+        raise CLIError(f"{option}: cannot reach the scheduler: {exc}") from None
+
+
+def _sweep_workers(args, client, plan, configs, data):
+    """Ready the workers (the plugin compiles the kernels the grid needs) and say so."""
+    from . import cluster
+
+    dtypes = sorted({c.get("dtype", data.X.dtype.name) for c in configs if c.get("backend", "compiled") == "compiled"})
+    start = time.perf_counter()
+    try:
+        report = cluster.prepare_workers(client, dtypes)
+    except TimeoutError as exc:
+        raise CLIError(str(exc)) from None
+    where = (f"a LocalCluster of {args.local} worker processes" if args.local is not None else
+             f"the cluster at {args.scheduler}")
+    print(f"Dask: {where}; {cluster.describe(report)}; ready in {time.perf_counter() - start:.1f} s")
+
+
 def _sweep(args):
-    """6.9.3: the planar data with hidden layers of several sizes, one panel each."""
-    X, Y = load_planar_dataset()
+    """6.9.3's hidden-layer sizes (one decision-boundary panel each), or the grid of
+    --grid FILE (a results table, a CSV file and an accuracy figure); in this process, on
+    --local N worker processes or on the cluster of --scheduler."""
+    plan = _sweep_grid(args)
+    chapter = args.grid is None
+    try:
+        data = sweep.load_data(plan.data, plan.folder)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CLIError(f"{plan.source}: [data]: {exc}") from None
+    configs = plan.configurations()
+    if not chapter:
+        _make_folder(args.out, f"--out {args.out}")  # the CSV is written without matplotlib too
     figures = _Figures(args.out)
-    activations = ("tanh", "sigmoid")
-    panels = []
-    print(f"Planar data, {args.iterations} iterations per size, learning rate "
-          f"{args.learning_rate}, {args.backend} backend")
-    # The time of an iteration grows about linearly with n_h (0.03 s for n_h = 1, 0.79 s for
-    # 50 at 5000 iterations): weighting each size by n_h + 1 keeps the bar's time left honest.
-    weights = [n_h + 1 for n_h in args.hidden]
-    with progress_bar(sum(weights), desc="sweep", enabled=not args.quiet, percent=True) as bar:
-        for n_h, weight in zip(args.hidden, weights):
-            parameters, _, elapsed = _fit_two_layer(args.backend, X, Y, n_h, args,
-                                                    print_cost=False, want_costs=False)
-            accuracy = _accuracy(_MODULES[args.backend].predict(parameters, X, activations), Y)
-            bar.write(f"Accuracy for {n_h} hidden units: {accuracy}  ({elapsed:.2f} s)")
-            bar.advance(weight, note=f"n_h={n_h} done")
-            panels.append((_boundary_predictor(args.backend, parameters, activations), X, Y,
-                           f"Hidden Layer of size {n_h}, accuracy={accuracy}"))
-    figures.save("sweep_boundaries.png", plots.save_decision_boundaries, panels,
-                 suptitle=f"Planar data: hidden layer sizes ({args.iterations} iterations)")
+    results = []
+    with contextlib.ExitStack() as stack:
+        client = _sweep_client(args, stack)
+        if client is not None:
+            _sweep_workers(args, client, plan, configs, data)
+        if chapter:
+            fixed = plan.fixed
+            print(f"Planar data, {fixed['num_iterations']} iterations per size, learning rate "
+                  f"{fixed['learning_rate']}, {fixed['backend']} backend")
+        else:
+            print(f"{plan.source}: {len(configs)} configuration(s) on {data.name} ({data.X.shape[1]} training"
+                  f"{f', {data.X_test.shape[1]} test' if data.X_test is not None else ''} examples), "
+                  f"{'in this process' if client is None else 'on Dask'}")
+            print("fixed: " + ", ".join(f"{k}={grid.format_value(v)}" for k, v in plan.fixed.items()))
+        weights = sweep.work(configs, data)
+        start = time.perf_counter()
+        with progress_bar(sum(weights), desc="sweep", enabled=not args.quiet, percent=True) as bar:
+            for result in sweep.run(configs, data, client):
+                results.append(result)
+                o = result.outcome
+                if chapter:
+                    n_h, = result.config["hidden"]
+                    bar.write(f"Accuracy for {n_h} hidden units: {o.train_accuracy}  ({o.seconds:.2f} s)")
+                    note = f"n_h={n_h} done"
+                else:
+                    if not args.quiet:
+                        test = "" if o.test_accuracy is None else f", test {o.test_accuracy:.4f}"
+                        bar.write(f"[{len(results)}/{len(configs)}] #{result.index} {plan.label(result.config)}: "
+                                  f"final cost {o.final_cost:.6f}, accuracy {o.train_accuracy:.4f}{test} "
+                                  f"({o.seconds:.2f} s{'' if result.where == 'local' else ', ' + result.where})")
+                    note = f"#{result.index} done"
+                bar.advance(weights[result.index], note=note)
+        elapsed = time.perf_counter() - start
+    results.sort(key=lambda r: r.index)
+    if chapter:
+        panels = [(_boundary_predictor(r.config["backend"], r.outcome.parameters, r.outcome.activations),
+                   data.X, data.Y, f"Hidden Layer of size {r.config['hidden'][0]}, accuracy={r.outcome.train_accuracy}")
+                  for r in results]
+        figures.save("sweep_boundaries.png", plots.save_decision_boundaries, panels,
+                     suptitle=f"Planar data: hidden layer sizes ({plan.fixed['num_iterations']} iterations)")
+        return 0
+    print(sweep.format_table(plan, results))
+    print(f"time: {elapsed:.2f} s for {len(results)} configuration(s) (their train calls: "
+          f"{sum(r.outcome.seconds for r in results):.2f} s in all)")
+    try:
+        print(f"table: {sweep.write_csv(Path(args.out) / 'sweep.csv', plan, results)}")
+    except OSError as exc:
+        raise CLIError(f"cannot write the results table into {args.out}: {exc}") from None
+    figures.save("sweep_accuracy.png", sweep.save_accuracies, plan, results)
     return 0
 
 
@@ -655,16 +758,30 @@ def build_parser():
     p.set_defaults(run=_planar)
 
     p = sub.add_parser(
-        "sweep", help="the hidden-layer-size experiment of 6.9.3",
-        parents=[_common(iterations=5000, seed_help=_CHAPTER_SEED_HELP)],
+        "sweep", help="the hidden-layer-size experiment of 6.9.3, or a grid of train arguments",
+        parents=[_common(iterations_help="gradient-descent iterations per size (default 5000)",
+                         seed_help=_CHAPTER_SEED_HELP)],
         description="Section 6.9.3: the planar data with hidden layers of several sizes. Prints "
                     "the accuracy per size; saves sweep_boundaries.png, one decision-boundary "
-                    "panel per size. On a terminal, with tqdm installed, a progress bar shows "
+                    "panel per size. With --grid FILE: every combination of the train arguments "
+                    "of a TOML or JSON file (see the README, 'Sweeps on a Dask cluster'); prints "
+                    "and saves the results table (sweep.csv) and sweep_accuracy.png. --local N "
+                    "and --scheduler ADDRESS run the configurations on Dask (pip install "
+                    "\"nnfast[dask]\"). On a terminal, with tqdm installed, a progress bar shows "
                     "the time left (n_h = 50 takes most of it).")
-    p.add_argument("--hidden", type=_int_list, default=[1, 2, 3, 4, 5, 20, 50], metavar="N,N,...",
+    p.add_argument("--hidden", type=_int_list, default=None, metavar="N,N,...",
                    help="hidden layer sizes (default 1,2,3,4,5,20,50)")
-    p.add_argument("--learning-rate", type=positive_float, default=1.2, help="default 1.2")
-    p.set_defaults(run=_sweep)
+    p.add_argument("--learning-rate", type=positive_float, default=None, help="default 1.2")
+    p.add_argument("--grid", metavar="FILE", help="sweep the grid of train arguments in FILE (.toml or .json) "
+                                                  "instead of the chapter's sizes")
+    on = p.add_mutually_exclusive_group()
+    on.add_argument("--local", type=positive_int, metavar="N",
+                    help="run on a new Dask LocalCluster of N worker processes, one thread each")
+    on.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)")
+    # None: not given, so that --grid can refuse the chapter's options (their defaults are
+    # _CHAPTER_SWEEP's).
+    p.set_defaults(run=_sweep, parser=p, backend=None)
 
     p = sub.add_parser(
         "datasets", help="the extra data sets of 6.9.3 (circles, moons, blobs, quantiles)",
