@@ -127,13 +127,15 @@ async def dask_setup(worker):
 def connect(scheduler=None, local=None):
     """A ``Client`` of the cluster at ``scheduler`` (an address), or of a new
     ``LocalCluster`` of ``local`` worker processes with one thread each on the loopback
-    interface, closed on leaving. Raises OSError when the scheduler cannot be reached."""
+    interface (its HTTP server, the dashboard where bokeh is installed, on a free port
+    rather than on 8787, which another cluster may hold), closed on leaving. Raises OSError
+    when the scheduler cannot be reached."""
     if (scheduler is None) == (local is None):
         raise ValueError(f"give scheduler or local, not both or neither; got scheduler={scheduler!r}, "
                          f"local={local!r}")
     if local is not None:
         with LocalCluster(n_workers=local, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
             yield client
         return
     with Client(scheduler, timeout="10s") as client:
@@ -183,7 +185,10 @@ def completed(client, fn, items, shared, priorities=None):
     on ``client``'s cluster. ``shared`` is sent to every worker once (not once per task);
     higher ``priorities`` start first. A task's error is raised here; the tasks still
     running are cancelled when the loop ends or is left early."""
-    shared_future = client.scatter(shared, broadcast=True)
+    # A key of its own (hash=False): under a content hash, the same data scattered by the
+    # previous sweep on this client share the key, and that sweep's release of it can
+    # reach the scheduler after this scatter ("lost dependencies"); nor is MNIST hashed.
+    shared_future = client.scatter(shared, broadcast=True, hash=False)
     priorities = [0] * len(items) if priorities is None else priorities
     futures = {client.submit(_located, fn, item, shared_future, pure=False, priority=priority): index
                for index, (item, priority) in enumerate(zip(items, priorities))}

@@ -98,7 +98,8 @@ def run_one(config, data):
         result = api.train(data.X, data.Y, dims, activations, parameters=parameters, **settings)
         seconds = time.perf_counter() - start
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"configuration {config}: {exc}") from exc
+        label = ", ".join(f"{key}={format_value(value)}" for key, value in config.items())
+        raise type(exc)(f"configuration {label}: {exc}") from exc
 
     def accuracy(X, y):
         return _accuracy(api.predict(result.parameters, X, activations, backend=settings.get("backend", "compiled"),
