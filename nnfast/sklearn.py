@@ -245,9 +245,6 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         self._fit_stochastic(X, Y, sample_weight, layer_units, random_state, incremental)
-        if not all(np.isfinite(a).all() for a in (*self.coefs_, *self.intercepts_)):
-            raise ValueError("Solver produced non-finite parameter weights. The input data may"
-                             " contain large values and need to be preprocessed.")
         return self
 
     def _fit_stochastic(self, X, Y, sample_weight, layer_units, random_state, incremental):
@@ -298,6 +295,11 @@ class _BaseMLP(BaseEstimator):
                                dtype=X.dtype, threads=self.threads, optimizer=solver.rule, l2=l2,
                                optimizer_state=solver.state, sample_weight=weights)
                 network, solver.state = result.parameters, result.optimizer_state
+                if not all(np.isfinite(a).all() for a in network.values()):
+                    # scikit-learn finishes max_iter epochs and then raises this; nnfast's
+                    # train refuses non-finite parameters, so the run ends here.
+                    raise ValueError("Solver produced non-finite parameter weights. The input data may"
+                                     " contain large values and need to be preprocessed.")
                 self._set_network(network)
                 self.n_iter_ += 1
                 self.loss_ = float(result.costs[0])
