@@ -53,7 +53,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 #: Hidden activations: scikit-learn's names, then nnfast's own (binary_step is left out:
 #: its derivative is zero, so no layer before it would learn).
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
                **{name: name for name in HIDDEN if name != "binary_step"}}
 
 #: scikit-learn's output activation names (``out_activation_``) -> nnfast's.
@@ -115,7 +115,7 @@ class _BaseMLP(BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
         # lbfgs passes this check and is refused in fit with its own message.
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -198,7 +198,7 @@ class _BaseMLP(BaseEstimator):
         self.intercepts_ = [parameters[f"b{l}"].reshape(-1) for l in range(1, L + 1)]
 
     def _activation_names(self):
-        return (ACTIVATIONS[self.activation],) * (self.n_layers_ - 2) + (_OUTPUTS[self.out_activation_],)
+        return (_ACTIVATIONS[self.activation],) * (self.n_layers_ - 2) + (_OUTPUTS[self.out_activation_],)
 
     def _initialize(self, n_outputs, layer_units, dtype, random_state):
         """First fit: the attributes of an untrained network, weights as scikit-learn draws
@@ -210,7 +210,7 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output()
-        factor = 2.0 if ACTIVATIONS[self.activation] == "sigmoid" else 6.0
+        factor = 2.0 if _ACTIVATIONS[self.activation] == "sigmoid" else 6.0
         self.coefs_, self.intercepts_ = [], []
         for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
             bound = np.sqrt(factor / (fan_in + fan_out))
@@ -228,6 +228,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental):
         self._check_solver()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -240,10 +242,12 @@ class _BaseMLP(BaseEstimator):
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y.shape[1], layer_units, X.dtype, random_state)
+        elif (fitted := [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]) != layer_units:
+            raise ValueError(f"the fitted network has layer sizes {fitted}, but hidden_layer_sizes={hidden} and "
+                             f"y ({Y.shape[1]} output(s)) call for {layer_units}; refit without warm_start to "
+                             f"change them")
         if not incremental or getattr(self, "_solver", None) is None:
             self._solver = self._new_solver()
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         self._fit_stochastic(X, Y, sample_weight, layer_units, random_state, incremental)
         return self
 

@@ -365,6 +365,9 @@ def test_warm_start(iris):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same classes"):
         warm.fit(X[y < 2], y[y < 2])
+    with pytest.raises(ValueError, match=r"the fitted network has layer sizes \[4, 5, 3\], but "
+                                         r"hidden_layer_sizes=\[6\] .* call for \[4, 6, 3\]"):
+        warm.set_params(hidden_layer_sizes=(6,)).fit(X, y)
 
 
 def test_weights_follow_scikit_learns_conventions(iris):
@@ -487,10 +490,19 @@ def test_dtype_parameter(iris):
     assert ints.coefs_[0].dtype == np.float64
 
 
-def test_pandas_feature_names(iris):
+def test_pandas_feature_names(iris, monkeypatch):
     X, y = iris
     frame = pd.DataFrame(X.astype(np.float32), columns=["a", "b", "c", "d"])
+    seen, real = [], nnfast.compiled._gradient_descent
+
+    def recording(X_kernel, *args, **kwargs):
+        seen.append(X_kernel)
+        return real(X_kernel, *args, **kwargs)
+
+    monkeypatch.setattr(nnfast.compiled, "_gradient_descent", recording)
     estimator = MLPClassifier(hidden_layer_sizes=(3,), max_iter=3, random_state=0).fit(frame, pd.Series(y))
+    # The frame's own float32 block reaches the kernels, one example per column, uncopied.
+    assert all(np.shares_memory(X_kernel, frame.to_numpy()) and X_kernel.shape == (4, 150) for X_kernel in seen)
     assert list(estimator.feature_names_in_) == ["a", "b", "c", "d"] and estimator.n_features_in_ == 4
     assert estimator.coefs_[0].dtype == np.float32
     from_array = MLPClassifier(hidden_layer_sizes=(3,), max_iter=3, random_state=0).fit(X.astype(np.float32), y)
@@ -587,9 +599,8 @@ def test_grid_search_workers_use_their_share_of_the_cores(iris):
     share = max(1, joblib.cpu_count() // 2)
     assert [results[f"split{i}_test_threads"][0] for i in range(2)] == [share, share]
     assert [results[f"split{i}_test_threads"][1] for i in range(2)] == [3, 3]
-    # In this process, without the workers' limits, the same fit uses every CPU it may.
-    assert ThreadsSeen(hidden_layer_sizes=(3,), max_iter=1).fit(X, y).threads_seen_ == \
-        nnfast._threads.default_threads()
+    # In this process, without the workers' limits, the same fit uses this process's count.
+    assert ThreadsSeen(hidden_layer_sizes=(3,), max_iter=1).fit(X, y).threads_seen_ == nnfast._threads.current()
 
 
 # ---------------------------------------------------------------- bad input
