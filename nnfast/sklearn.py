@@ -54,7 +54,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 #: Hidden activations: scikit-learn's names, then nnfast's own (binary_step is left out:
 #: its derivative is zero, so no layer before it would learn).
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-               **{name: name for name in HIDDEN if name != "binary_step"}}
+                **{name: name for name in HIDDEN if name != "binary_step"}}
 
 #: scikit-learn's output activation names (``out_activation_``) -> nnfast's.
 _OUTPUTS = {"logistic": "sigmoid", "softmax": "softmax", "identity": "identity"}

@@ -156,6 +156,22 @@ def test_import_nnfast_does_not_import_sklearn():
     assert done.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.parametrize("setup, found", [
+    ("sys.modules['sklearn'] = None", "scikit-learn is not installed"),
+    ("sys.path.insert(0, sys.argv[1])", "scikit-learn 1.5.2 is installed"),
+])
+def test_import_error_without_a_recent_scikit_learn(setup, found, tmp_path):
+    """Without scikit-learn, or with one older than validate_data (1.6): an ImportError
+    that says which and how to install it."""
+    (tmp_path / "sklearn").mkdir()
+    (tmp_path / "sklearn" / "__init__.py").write_text("__version__ = '1.5.2'\n")
+    code = f"import sys; {setup}\ntry:\n    import nnfast.sklearn\nexcept ImportError as e:\n    print(e)"
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=REPO,
+                          timeout=300)
+    assert done.stdout.strip() == (f"nnfast.sklearn needs scikit-learn >= 1.6 ({found}): "
+                                   "pip install 'nnfast[sklearn]' 'scikit-learn>=1.6'"), done.stderr
+
+
 # ---------------------------------------------------------------- equal to nnfast.train
 
 @pytest.mark.parametrize("kind", ["softmax", "sigmoid", "regression-float32"])
