@@ -287,19 +287,32 @@ def _sweep_client(args, stack):
         raise CLIError(f"{option}: cannot reach the scheduler: {exc}") from None
 
 
-def _sweep_workers(args, client, plan, configs, data):
+def _sweep_workers(args, client, configs, data):
     """Ready the workers (the plugin compiles the kernels the grid needs) and say so."""
     from . import cluster
 
-    dtypes = sorted({c.get("dtype", data.X.dtype.name) for c in configs if c.get("backend", "compiled") == "compiled"})
     start = time.perf_counter()
     try:
-        report = cluster.prepare_workers(client, dtypes)
+        report = cluster.prepare_workers(client, sweep.compiled_dtypes(configs, data))
     except TimeoutError as exc:
         raise CLIError(str(exc)) from None
     where = (f"a LocalCluster of {args.local} worker processes" if args.local is not None else
              f"the cluster at {args.scheduler}")
     print(f"Dask: {where}; {cluster.describe(report)}; ready in {time.perf_counter() - start:.1f} s")
+
+
+def _sweep_line(result, plan, chapter, count):
+    """The line printed when a configuration finishes, and the progress bar's note: the
+    chapter's ``Accuracy for n_h hidden units`` (printed even with --quiet, as always), or
+    the configuration's label, cost and accuracies, preceded by ``count``."""
+    o = result.outcome
+    if chapter:
+        n_h, = result.config["hidden"]
+        return f"Accuracy for {n_h} hidden units: {o.train_accuracy}  ({o.seconds:.2f} s)", f"n_h={n_h} done"
+    test = "" if o.test_accuracy is None else f", test {o.test_accuracy:.4f}"
+    where = "" if result.where == "local" else f", {result.where}"
+    return (f"{count} #{result.index} {plan.label(result.config)}: final cost {o.final_cost:.6f}, accuracy "
+            f"{o.train_accuracy:.4f}{test} ({o.seconds:.2f} s{where})", f"#{result.index} done")
 
 
 def _sweep(args):
@@ -320,7 +333,10 @@ def _sweep(args):
     with contextlib.ExitStack() as stack:
         client = _sweep_client(args, stack)
         if client is not None:
-            _sweep_workers(args, client, plan, configs, data)
+            _sweep_workers(args, client, configs, data)
+        else:  # load (or compile) the kernels before the clock starts, as the workers do
+            for dtype in sweep.compiled_dtypes(configs, data):
+                _precompile.precompile(dtype)
         if chapter:
             fixed = plan.fixed
             print(f"Planar data, {fixed['num_iterations']} iterations per size, learning rate "
@@ -333,21 +349,15 @@ def _sweep(args):
         weights = sweep.work(configs, data)
         start = time.perf_counter()
         with progress_bar(sum(weights), desc="sweep", enabled=not args.quiet, percent=True) as bar:
-            for result in sweep.run(configs, data, client):
-                results.append(result)
-                o = result.outcome
-                if chapter:
-                    n_h, = result.config["hidden"]
-                    bar.write(f"Accuracy for {n_h} hidden units: {o.train_accuracy}  ({o.seconds:.2f} s)")
-                    note = f"n_h={n_h} done"
-                else:
-                    if not args.quiet:
-                        test = "" if o.test_accuracy is None else f", test {o.test_accuracy:.4f}"
-                        bar.write(f"[{len(results)}/{len(configs)}] #{result.index} {plan.label(result.config)}: "
-                                  f"final cost {o.final_cost:.6f}, accuracy {o.train_accuracy:.4f}{test} "
-                                  f"({o.seconds:.2f} s{'' if result.where == 'local' else ', ' + result.where})")
-                    note = f"#{result.index} done"
-                bar.advance(weights[result.index], note=note)
+            try:
+                for result in sweep.run(configs, data, client):
+                    results.append(result)
+                    line, note = _sweep_line(result, plan, chapter, f"[{len(results)}/{len(configs)}]")
+                    if line is not None and (chapter or not args.quiet):
+                        bar.write(line)
+                    bar.advance(weights[result.index], note=note)
+            except (TypeError, ValueError) as exc:  # a rule that needs the data (run_one names the configuration)
+                raise CLIError(f"{plan.source}: {exc}") from None
         elapsed = time.perf_counter() - start
     results.sort(key=lambda r: r.index)
     if chapter:

@@ -20,13 +20,27 @@ of a machine compiles, the others wait, then load what it wrote (0.4 s). Where t
 folder is shared between machines (``NUMBA_CACHE_DIR`` on NFS, which supports flock
 through its lock manager) the lock is shared too. Without ``fcntl`` (Windows) there is no
 lock.
+
+**Compiled in a child process.** The compile runs in a child process (``nnfast compile``'s
+calls), and the worker then loads the kernels from the cache like every later process:
+a process that compiled the kernels itself can compute differently from one that loaded
+them (measured: float32 Adam, the last bits of the cost), and a sweep's numbers must not
+depend on which worker happened to compile. The child records in the cache folder what
+it compiled, for which kernel sources and CPU (``RECORD_NAME``): the workers that waited
+for it, and later ones, load at once instead of starting a child of their own.
 """
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+
+import numba
 
 try:
     from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
@@ -51,13 +65,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Precompiled:
-    """One dtype's precompile in one process: the seconds it took, whether it compiled
-    (else it loaded the cache), and the seconds it first waited for another process's."""
+    """One dtype's precompile on one worker: the seconds the child process took and
+    whether it compiled (else it found everything in the cache), the seconds it first
+    waited for another process's compile, and the seconds this process then took to load
+    the kernels from the cache."""
 
     dtype: str
-    seconds: float
+    seconds: float  # 0.0: no child, the record said the cache has them
     compiled: bool
     waited: float
+    loaded: float
 
 
 #: This process's precompiles, one tuple of ``Precompiled`` per call (see ``history``).
@@ -74,10 +91,9 @@ def compile_lock(folders=None):
     """Hold an exclusive lock on ``LOCK_NAME`` in each cache folder (default: nnfast's,
     ``_cache.cache_folders()``), in sorted order; yields the seconds spent waiting."""
     waited = 0.0
+    folders = _cache.cache_folders() if folders is None else folders
     with contextlib.ExitStack() as stack:
-        for folder in sorted(_cache.cache_folders() if folders is None else folders):
-            if fcntl is None:
-                break
+        for folder in sorted(folders) if fcntl is not None else ():
             f = stack.enter_context(open(folder / LOCK_NAME, "a"))
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -90,13 +106,68 @@ def compile_lock(folders=None):
         yield waited
 
 
+#: The child's program: ``_precompile.precompile`` per dtype (``nnfast compile``'s calls),
+#: printed as JSON.
+_CHILD = ("import json, sys; from nnfast import _precompile; "
+          "print(json.dumps([_precompile.precompile(d) for d in sys.argv[1:]]))")
+#: The record, in each cache folder, of the dtypes a child compiled there, and for what.
+RECORD_NAME = "nnfast-compiled.json"
+
+
+def _build():
+    """What a cache's code depends on besides the dtype: nnfast's kernel sources (the
+    stamp of ``_cache``), Numba's version and its key of this CPU (name and features)."""
+    from numba.core.registry import cpu_target
+
+    return {"sources": _cache.source_stamp(), "numba": numba.__version__,
+            "cpu": list(cpu_target.target_context.codegen().magic_tuple())}
+
+
+def _recorded(folders, build):
+    """The dtypes that every folder's record says a child compiled for ``build``."""
+    found = None
+    for folder in folders:
+        try:
+            record = json.loads((folder / RECORD_NAME).read_text())
+        except (OSError, ValueError):  # none yet, or not ours
+            return set()
+        dtypes = set(record.get("dtypes", ())) if record.get("build") == build else set()
+        found = dtypes if found is None else found & dtypes
+    return found or set()
+
+
+def _record(folders, build, dtypes):
+    for folder in folders:
+        partial = folder / f"{RECORD_NAME}.{os.getpid()}"  # whole, then renamed: never half read
+        partial.write_text(json.dumps({"build": build, "dtypes": sorted(dtypes)}))
+        os.replace(partial, folder / RECORD_NAME)
+
+
 def precompile(dtypes=_precompile.DTYPES):
-    """``nnfast compile`` for ``dtypes`` under ``compile_lock``; the tuple of
-    ``Precompiled``, also appended to this process's ``history()``."""
-    with compile_lock() as waited:
-        done = tuple(Precompiled(dtype, *_precompile.precompile(dtype), waited) for dtype in dtypes)
-    _HISTORY.append(done)
-    return done
+    """Under ``compile_lock``: unless the cache folders' record says a child process
+    compiled ``dtypes`` for these sources and this CPU already, compile them in a child
+    (or find them in the cache) and record it. Then load them into this process from the
+    cache. The tuple of ``Precompiled``, also appended to this process's ``history()``."""
+    folders, build = _cache.cache_folders(), _build()
+    # The child imports the nnfast this process runs, wherever sys.path found it.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    with compile_lock(folders) as waited:
+        recorded = _recorded(folders, build)
+        if set(dtypes) <= recorded:
+            by_child = [(0.0, False)] * len(dtypes)
+        else:
+            child = subprocess.run([sys.executable, "-c", _CHILD, *dtypes], capture_output=True, text=True, env=env)
+            if child.returncode:
+                raise RuntimeError(f"compiling nnfast's kernels in a child process failed (exit status "
+                                   f"{child.returncode}): {child.stderr.strip()}")
+            by_child = json.loads(child.stdout.splitlines()[-1])
+            _record(folders, build, recorded | set(dtypes))
+    done = []
+    for dtype, (seconds, compiled) in zip(dtypes, by_child):
+        loaded, here = _precompile.precompile(dtype)  # here: the cache lacked some after all
+        done.append(Precompiled(dtype, seconds, compiled or here, waited, loaded))
+    _HISTORY.append(tuple(done))
+    return tuple(done)
 
 
 class PrecompilePlugin(WorkerPlugin):
@@ -156,22 +227,22 @@ def prepare_workers(client, dtypes, timeout=60):
 
 
 def describe(report):
-    """One line about ``prepare_workers``' report: how many workers, and per dtype where
-    it compiled and how long the others waited for it."""
+    """One line about ``prepare_workers``' report: how many workers and, per dtype, where
+    the kernels were compiled and how long the others waited for it."""
     parts = []
     for dtype in dict.fromkeys(p.dtype for calls in report.values() for p in calls):
         runs = [p for calls in report.values() for p in calls if p.dtype == dtype]
         compiled = [p for p in runs if p.compiled]
-        loaded = [p for p in runs if not p.compiled]
+        found = [p for p in runs if not p.compiled]
         text = f"{dtype} kernels"
         if compiled:
             text += f" compiled on {len(compiled)} ({max(p.seconds for p in compiled):.1f} s)"
-        if loaded:
-            text += (f"{',' if compiled else ''} loaded from the cache on {len(loaded)} "
-                     f"(at most {max(p.seconds for p in loaded):.1f} s")
-            waited = max(p.waited for p in loaded)
-            text += f", after waiting up to {waited:.1f} s for a compile)" if waited >= 0.05 else ")"
-        parts.append(text)
+        if found:
+            text += f"{',' if compiled else ''} found in the cache on {len(found)}"
+            waited = max(p.waited for p in found)
+            if waited >= 0.05:
+                text += f" (after waiting up to {waited:.1f} s for the compile lock)"
+        parts.append(text + f", loaded in at most {max(p.loaded for p in runs):.1f} s")
     return f"{len(report)} worker(s); " + "; ".join(parts)
 
 

@@ -109,6 +109,12 @@ def run_one(config, data):
     return Outcome(result.parameters, activations, float(result.costs[-1]), accuracy(data.X, data.y), test, seconds)
 
 
+def compiled_dtypes(configs, data):
+    """The dtypes whose compiled kernels ``configs`` run (train's default dtype is the
+    data's), sorted."""
+    return sorted({c.get("dtype", data.X.dtype.name) for c in configs if c.get("backend", "compiled") == "compiled"})
+
+
 def work(configs, data):
     """An estimate of each configuration's time, for the progress bar: passes over the
     data (iterations or epochs) times units (hidden and output). The chapter's small

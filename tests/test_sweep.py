@@ -8,6 +8,7 @@ import csv
 import inspect
 import json
 import logging
+import pickle
 import subprocess
 import sys
 import threading
@@ -260,6 +261,24 @@ def test_the_compile_lock_makes_a_second_precompile_wait(caplog):
     assert cluster.history()[-1] == (record,)
 
 
+def test_a_child_compiles_once_for_these_sources_and_this_cpu_as_the_record_says():
+    pytest.importorskip("distributed", reason="the dask extra: pip install 'nnfast[dask]'")
+    from nnfast import _cache, cluster
+
+    folder, = _cache.cache_folders()
+    record = folder / cluster.RECORD_NAME
+    cluster.precompile(("float64",))
+    assert "float64" in json.loads(record.read_text())["dtypes"]
+    (again,), = [cluster.precompile(("float64",))]
+    assert again.seconds == 0.0 and not again.compiled     # no child: the record says it is done
+    stale = json.loads(record.read_text())
+    stale["build"]["sources"] = "0" * 64                    # as if a kernel file had changed
+    record.write_text(json.dumps(stale))
+    (child,), = [cluster.precompile(("float64",))]
+    assert child.seconds > 0                                # a child ran, and recorded it again
+    assert json.loads(record.read_text())["build"]["sources"] == _cache.source_stamp()
+
+
 @pytest.fixture(scope="module")
 def dask_client():
     """A Client of a LocalCluster of two worker processes, one thread each, on 127.0.0.1."""
@@ -269,17 +288,35 @@ def dask_client():
         yield client
 
 
+def in_a_new_process(mapping):
+    """``sweep.run`` of the grid ``mapping`` in this process's place: in a new process,
+    which loads the kernels from the cache as the workers do. (A process that compiled
+    the kernels itself can differ in the last bits of Adam's numbers: see
+    nnfast.cluster. This one may have, earlier in the session.)"""
+    code = ("import json, pickle, sys\nfrom nnfast import grid, sweep\n"
+            "g = grid.from_mapping(json.loads(sys.argv[1]))\n"
+            "results = list(sweep.run(g.configurations(), sweep.load_data(g.data)))\n"
+            "sys.stdout.buffer.write(pickle.dumps(results))\n")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(mapping)], cwd=REPO, capture_output=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return pickle.loads(proc.stdout)
+
+
 def test_on_the_cluster_every_number_equals_the_in_process_run(dask_client):
+    from nnfast import cluster
+
     # Mini-batches: the shuffles and the validation split are drawn from the seed too.
-    configs = grid.from_mapping({
-        "data": {"name": "planar"},
-        "train": {"learning_rate": 0.3, "epochs": 20, "validation_fraction": 0.2},
-        "grid": {"hidden": [2, [4, 3]], "optimizer": ["sgd", "adam"], "batch_size": [64, 400]}}).configurations()
-    data = sweep.load_data({"name": "planar", "dtype": "float64"})
-    here = list(sweep.run(configs, data))
-    there = sorted(sweep.run(configs, data, dask_client), key=lambda r: r.index)
+    mapping = {"data": {"name": "planar"},
+               "train": {"learning_rate": 0.3, "epochs": 20, "validation_fraction": 0.2},
+               "grid": {"hidden": [2, [4, 3]], "optimizer": ["sgd", "adam"], "batch_size": [64, 400]}}
+    g = grid.from_mapping(mapping)
+    configs = g.configurations()
+    cluster.prepare_workers(dask_client, ["float64"])  # as nnfast sweep does; fills the cache
+    here = in_a_new_process(mapping)
+    there = sorted(sweep.run(configs, sweep.load_data(g.data), dask_client), key=lambda r: r.index)
     assert [r.index for r in there] == list(range(len(configs))) == [r.index for r in here]
-    assert all(r.where.startswith("tcp://127.0.0.1:") for r in there)
+    assert all(r.where == "local" for r in here) and all(r.where.startswith("tcp://127.0.0.1:") for r in there)
     for a, b in zip(here, there):
         assert (a.outcome.final_cost, a.outcome.train_accuracy) == (b.outcome.final_cost, b.outcome.train_accuracy)
         for key in a.outcome.parameters:
@@ -290,7 +327,7 @@ def test_on_the_cluster_every_number_equals_the_in_process_run(dask_client):
 def test_a_failing_configuration_on_the_cluster_raises_its_error(dask_client):
     configs = grid.from_mapping(base(train={"validation_fraction": 0.0001})).configurations()
     data = sweep.load_data({"name": "planar", "dtype": "float64"})
-    with pytest.raises(ValueError, match=r"configuration .*validation_fraction=0.0001, hidden=2, optimizer=sgd: validation_fraction"):
+    with pytest.raises(ValueError, match=r"configuration .*validation_fraction=0.0001, hidden=[0-9-]+, optimizer=[a-z]+: validation_fraction must be"):
         list(sweep.run(configs, data, dask_client))
 
 
@@ -302,6 +339,8 @@ def test_the_plugin_runs_on_the_workers_and_on_a_worker_that_starts_later_with_t
     assert all([p.dtype for p in calls] == ["float64"] for calls in report.values())
     # The lock: of workers that found the cache cold, only one compiled.
     assert sum(p.compiled for calls in report.values() for p in calls) <= 1
+    # The record: after one child compiled (or found) them, the other worker started none.
+    assert sum(p.seconds > 0 for calls in report.values() for p in calls) <= 1
     assert "2 worker(s); float64 kernels" in cluster.describe(report)
     # A worker started by hand, as the README says, joins after the plugin was registered:
     # the preload precompiles every dtype before it joins, then the plugin runs.
@@ -335,20 +374,24 @@ def read_rows(path, drop=("seconds", "worker")):
         return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
 
 
-def test_cli_grid_here_and_on_the_scheduler_write_the_same_table(dask_client, tmp_path, capsys):
+def test_cli_grid_on_the_scheduler_and_here_write_the_same_table(dask_client, tmp_path, capsys):
     path = write(tmp_path, "g.toml", TOML)
-    status, out, err = run(capsys, "sweep", "--grid", path, "--out", tmp_path / "here", "--quiet")
-    assert status == 0, err
-    assert "4 configuration(s) on planar (400 training examples), in this process" in out
-    assert "fixed: hidden_activation=tanh, init=init_parameters, seed=0, threads=1" in out
-    header = next(line for line in out.splitlines() if line.startswith("#"))
-    assert header.split() == ["#", "hidden", "optimizer", "final", "cost", "train", "acc", "seconds"]
-    assert "[1/4]" not in out                                    # --quiet: the table only
     status, out, err = run(capsys, "sweep", "--grid", path, "--out", tmp_path / "there",
                            "--scheduler", dask_client.scheduler.address)
     assert status == 0, err
     assert "Dask: the cluster at tcp://127.0.0.1:" in out and "2 worker(s); float64 kernels" in out
-    assert out.count("] #") == 4 and "worker" in out
+    assert "4 configuration(s) on planar (400 training examples), on Dask" in out
+    assert "fixed: hidden_activation=tanh, init=init_parameters, seed=0, threads=1" in out
+    assert out.count("] #") == 4                                # a line per configuration as it finishes
+    header = next(line for line in out.splitlines() if line.startswith("#"))
+    assert header.split() == ["#", "hidden", "optimizer", "final", "cost", "train", "acc", "seconds", "worker"]
+    # In a new process, as the command runs (see in_a_new_process), after the workers
+    # filled the cache.
+    proc = subprocess.run([sys.executable, "-m", "nnfast", "sweep", "--grid", str(path), "--out", "here", "--quiet"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "4 configuration(s) on planar (400 training examples), in this process" in proc.stdout
+    assert "] #" not in proc.stdout and "worker" not in proc.stdout  # --quiet: the table only
     here, there = read_rows(tmp_path / "here" / "sweep.csv"), read_rows(tmp_path / "there" / "sweep.csv")
     assert len(here) == 4 and here == there
     assert list(here[0]) == ["index", "hidden_activation", "init", "seed", "threads", "math", "learning_rate",
@@ -389,6 +432,13 @@ def test_cli_bad_grid_file_is_a_one_line_error(tmp_path, capsys):
     status, out, err = run(capsys, "sweep", "--grid", path, "--out", tmp_path)
     assert status == 2 and out == ""
     assert err == f"nnfast sweep: error: {path}: train.learning_rate: learning_rate must be a finite number > 0; got 0\n"
+
+
+def test_cli_a_configuration_that_fails_on_its_data_is_a_one_line_error(tmp_path, capsys):
+    path = write(tmp_path, "g.toml", TOML.replace("num_iterations = 200", "num_iterations = 200\nvalidation_fraction = 0.0001"))
+    status, out, err = run(capsys, "sweep", "--grid", path, "--out", tmp_path)
+    assert status == 2 and "Traceback" not in err
+    assert err.startswith(f"nnfast sweep: error: {path}: configuration ") and "(0 examples)" in err
 
 
 def test_without_dask_nnfast_and_its_sweep_work_and_the_flags_say_what_to_install(tmp_path):
