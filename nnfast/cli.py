@@ -296,8 +296,7 @@ def _sweep_workers(args, client, configs, data):
         report = cluster.prepare_workers(client, sweep.compiled_dtypes(configs, data))
     except TimeoutError as exc:
         raise CLIError(str(exc)) from None
-    where = (f"a LocalCluster of {args.local} worker processes" if args.local is not None else
-             f"the cluster at {args.scheduler}")
+    where = "a LocalCluster on 127.0.0.1" if args.local is not None else f"the cluster at {args.scheduler}"
     print(f"Dask: {where}; {cluster.describe(report)}; ready in {time.perf_counter() - start:.1f} s")
 
 
@@ -313,6 +312,39 @@ def _sweep_line(result, plan, chapter, count):
     where = "" if result.where == "local" else f", {result.where}"
     return (f"{count} #{result.index} {plan.label(result.config)}: final cost {o.final_cost:.6f}, accuracy "
             f"{o.train_accuracy:.4f}{test} ({o.seconds:.2f} s{where})", f"#{result.index} done")
+
+
+def _sweep_header(plan, chapter, data, configs, client):
+    """What is swept, said before the first configuration runs."""
+    if chapter:
+        fixed = plan.fixed
+        print(f"Planar data, {fixed['num_iterations']} iterations per size, learning rate "
+              f"{fixed['learning_rate']}, {fixed['backend']} backend")
+        return
+    test = "" if data.X_test is None else f", {data.X_test.shape[1]} test"
+    print(f"{plan.source}: {len(configs)} configuration(s) on {data.name} ({data.X.shape[1]} training{test} "
+          f"examples), {'in this process' if client is None else 'on Dask'}")
+    print("fixed: " + ", ".join(f"{k}={grid.format_value(v)}" for k, v in plan.fixed.items()))
+
+
+def _sweep_report(args, plan, chapter, data, results, elapsed, figures):
+    """The chapter's decision-boundary panels; or the table, printed and as sweep.csv,
+    and the accuracy figure."""
+    if chapter:
+        panels = [(_boundary_predictor(r.config["backend"], r.outcome.parameters, r.outcome.activations),
+                   data.X, data.Y, f"Hidden Layer of size {r.config['hidden'][0]}, accuracy={r.outcome.train_accuracy}")
+                  for r in results]
+        figures.save("sweep_boundaries.png", plots.save_decision_boundaries, panels,
+                     suptitle=f"Planar data: hidden layer sizes ({plan.fixed['num_iterations']} iterations)")
+        return
+    print(sweep.format_table(plan, results))
+    print(f"time: {elapsed:.2f} s for {len(results)} configuration(s) (their train calls: "
+          f"{sum(r.outcome.seconds for r in results):.2f} s in all)")
+    try:
+        print(f"table: {sweep.write_csv(Path(args.out) / 'sweep.csv', plan, results)}")
+    except OSError as exc:
+        raise CLIError(f"cannot write the results table into {args.out}: {exc}") from None
+    figures.save("sweep_accuracy.png", sweep.save_accuracies, plan, results)
 
 
 def _sweep(args):
@@ -337,15 +369,7 @@ def _sweep(args):
         else:  # load (or compile) the kernels before the clock starts, as the workers do
             for dtype in sweep.compiled_dtypes(configs, data):
                 _precompile.precompile(dtype)
-        if chapter:
-            fixed = plan.fixed
-            print(f"Planar data, {fixed['num_iterations']} iterations per size, learning rate "
-                  f"{fixed['learning_rate']}, {fixed['backend']} backend")
-        else:
-            print(f"{plan.source}: {len(configs)} configuration(s) on {data.name} ({data.X.shape[1]} training"
-                  f"{f', {data.X_test.shape[1]} test' if data.X_test is not None else ''} examples), "
-                  f"{'in this process' if client is None else 'on Dask'}")
-            print("fixed: " + ", ".join(f"{k}={grid.format_value(v)}" for k, v in plan.fixed.items()))
+        _sweep_header(plan, chapter, data, configs, client)
         weights = sweep.work(configs, data)
         start = time.perf_counter()
         with progress_bar(sum(weights), desc="sweep", enabled=not args.quiet, percent=True) as bar:
@@ -353,28 +377,13 @@ def _sweep(args):
                 for result in sweep.run(configs, data, client):
                     results.append(result)
                     line, note = _sweep_line(result, plan, chapter, f"[{len(results)}/{len(configs)}]")
-                    if line is not None and (chapter or not args.quiet):
+                    if chapter or not args.quiet:
                         bar.write(line)
                     bar.advance(weights[result.index], note=note)
             except (TypeError, ValueError) as exc:  # a rule that needs the data (run_one names the configuration)
                 raise CLIError(f"{plan.source}: {exc}") from None
         elapsed = time.perf_counter() - start
-    results.sort(key=lambda r: r.index)
-    if chapter:
-        panels = [(_boundary_predictor(r.config["backend"], r.outcome.parameters, r.outcome.activations),
-                   data.X, data.Y, f"Hidden Layer of size {r.config['hidden'][0]}, accuracy={r.outcome.train_accuracy}")
-                  for r in results]
-        figures.save("sweep_boundaries.png", plots.save_decision_boundaries, panels,
-                     suptitle=f"Planar data: hidden layer sizes ({plan.fixed['num_iterations']} iterations)")
-        return 0
-    print(sweep.format_table(plan, results))
-    print(f"time: {elapsed:.2f} s for {len(results)} configuration(s) (their train calls: "
-          f"{sum(r.outcome.seconds for r in results):.2f} s in all)")
-    try:
-        print(f"table: {sweep.write_csv(Path(args.out) / 'sweep.csv', plan, results)}")
-    except OSError as exc:
-        raise CLIError(f"cannot write the results table into {args.out}: {exc}") from None
-    figures.save("sweep_accuracy.png", sweep.save_accuracies, plan, results)
+    _sweep_report(args, plan, chapter, data, sorted(results, key=lambda r: r.index), elapsed, figures)
     return 0
 
 

@@ -156,10 +156,13 @@ def precompile(dtypes=_precompile.DTYPES):
         if set(dtypes) <= recorded:
             by_child = [(0.0, False)] * len(dtypes)
         else:
-            child = subprocess.run([sys.executable, "-c", _CHILD, *dtypes], capture_output=True, text=True, env=env)
+            # Its standard error is the worker's: nnfast's "compiling ..." lines show there
+            # (on the terminal of --local), and so does the traceback of a failure.
+            child = subprocess.run([sys.executable, "-c", _CHILD, *dtypes], stdout=subprocess.PIPE, text=True,
+                                   env=env)
             if child.returncode:
                 raise RuntimeError(f"compiling nnfast's kernels in a child process failed (exit status "
-                                   f"{child.returncode}): {child.stderr.strip()}")
+                                   f"{child.returncode}); its messages are on the worker's standard error")
             by_child = json.loads(child.stdout.splitlines()[-1])
             _record(folders, build, recorded | set(dtypes))
     done = []

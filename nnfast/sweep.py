@@ -216,7 +216,7 @@ def save_accuracies(path, grid, results, title=None):
     if all(t is not None for t in test):
         ax.barh(y - 0.2, train, height=0.4, label="training")
         ax.barh(y + 0.2, np.array(test, dtype=float), height=0.4, label="test")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, never over them
     else:
         ax.barh(y, train, height=0.6)
     ax.set_yticks(y, labels, fontsize=8)

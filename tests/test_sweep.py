@@ -406,7 +406,7 @@ def test_cli_chapter_sweep_on_a_local_cluster_prints_the_in_process_accuracies(t
     _, here, _ = run(capsys, *argv)
     status, there, err = run(capsys, *argv, "--local", 1)
     assert status == 0, err
-    assert "Dask: a LocalCluster of 1 worker processes; 1 worker(s)" in there
+    assert "Dask: a LocalCluster on 127.0.0.1; 1 worker(s); float64 kernels" in there
 
     def accuracies(out):
         return sorted(line.split("  (")[0] for line in out.splitlines() if line.startswith("Accuracy for"))
