@@ -171,7 +171,13 @@ def test_file_errors_name_the_file_and_the_fault(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"g\.json: not valid JSON: .*line 1 column 2"):
         grid.read(write(tmp_path, "g.json", "{data: 1}"))
     # Python 3.10 has no tomllib: tomli, the same parser, or a clear message.
+    try:
+        import tomllib as parser  # 3.11+: stands in for tomli
+    except ImportError:           # 3.10: tomli itself, which TOML grid files need there
+        import tomli as parser
     monkeypatch.setitem(sys.modules, "tomllib", None)
+    monkeypatch.setitem(sys.modules, "tomli", parser)
+    assert grid.read(write(tmp_path, "h.toml", TOML)).varied["optimizer"] == ("sgd", "adam")
     monkeypatch.setitem(sys.modules, "tomli", None)
     with pytest.raises(ValueError, match=r"needs the tomli package \(pip install tomli\), or write the grid as JSON"):
         grid.read(write(tmp_path, "h.toml", TOML))
