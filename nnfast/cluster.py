@@ -198,18 +198,38 @@ async def dask_setup(worker):
 
 
 @contextlib.contextmanager
+def environment_kept():
+    """Within the block anything may change ``os.environ``; on leaving it is as it was.
+    A nanny writes its workers' limits (``OMP_NUM_THREADS=1``, ``MKL_NUM_THREADS=1``, ...:
+    Dask's ``distributed.nanny.pre-spawn-environ``) into this process's environment for
+    them to inherit, and leaves them there: every program this process started later
+    would run on one thread."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for key in set(os.environ) | set(before):
+            if key not in before:
+                del os.environ[key]
+            elif os.environ.get(key) != before[key]:
+                os.environ[key] = before[key]
+
+
+@contextlib.contextmanager
 def connect(scheduler=None, local=None):
     """A ``Client`` of the cluster at ``scheduler`` (an address), or of a new
     ``LocalCluster`` of ``local`` worker processes with one thread each on the loopback
     interface (its HTTP server, the dashboard where bokeh is installed, on a free port
-    rather than on 8787, which another cluster may hold), closed on leaving. Raises OSError
-    when the scheduler cannot be reached."""
+    rather than on 8787, which another cluster may hold), closed on leaving, this process's
+    environment restored (``environment_kept``). Raises OSError when the scheduler cannot
+    be reached."""
     if (scheduler is None) == (local is None):
         raise ValueError(f"give scheduler or local, not both or neither; got scheduler={scheduler!r}, "
                          f"local={local!r}")
     if local is not None:
-        with LocalCluster(n_workers=local, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        with environment_kept(), LocalCluster(n_workers=local, threads_per_worker=1, processes=True,
+                                              host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
+                Client(cluster) as client:
             yield client
         return
     with Client(scheduler, timeout="10s") as client:

@@ -8,6 +8,7 @@ import csv
 import inspect
 import json
 import logging
+import os
 import pickle
 import subprocess
 import sys
@@ -289,8 +290,13 @@ def test_a_child_compiles_once_for_these_sources_and_this_cpu_as_the_record_says
 def dask_client():
     """A Client of a LocalCluster of two worker processes, one thread each, on 127.0.0.1."""
     distributed = pytest.importorskip("distributed", reason="the dask extra: pip install 'nnfast[dask]'")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address="127.0.0.1:0") as local, distributed.Client(local) as client:
+    from nnfast import cluster
+
+    # Without environment_kept the nanny's OMP_NUM_THREADS=1 & co. would stay in this
+    # process's environment, for every later test's subprocesses.
+    with cluster.environment_kept(), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0") as local, distributed.Client(local) as client:
         yield client
 
 
@@ -410,8 +416,10 @@ def test_cli_chapter_sweep_on_a_local_cluster_prints_the_in_process_accuracies(t
     pytest.importorskip("distributed", reason="the dask extra: pip install 'nnfast[dask]'")
     argv = ["sweep", "--hidden", "1,3", "--iterations", 100, "--out", tmp_path]
     _, here, _ = run(capsys, *argv)
+    environment = dict(os.environ)
     status, there, err = run(capsys, *argv, "--local", 1)
     assert status == 0, err
+    assert dict(os.environ) == environment  # the nanny's OMP_NUM_THREADS=1 & co. undone
     assert "Dask: a LocalCluster on 127.0.0.1; 1 worker(s); float64 kernels" in there
 
     def accuracies(out):
