@@ -141,6 +141,7 @@ class _BaseMLP(BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
         "threads": [None, Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     # ---- parameters -> nnfast's arguments
@@ -297,7 +298,8 @@ class _BaseMLP(BaseEstimator):
                                epochs=1, batch_size=batch_size, shuffle=self.shuffle, parameters=network,
                                seed=int(random_state.randint(np.iinfo(np.int32).max)) if self.shuffle else 0,
                                dtype=X.dtype, threads=self.threads, optimizer=solver.rule, l2=l2,
-                               optimizer_state=solver.state, sample_weight=weights)
+                               optimizer_state=solver.state, sample_weight=weights,
+                               keep_prob=1.0 - self.dropout if self.dropout and len(layer_units) > 2 else None)
                 network, solver.state = result.parameters, result.optimizer_state
                 if not all(np.isfinite(a).all() for a in network.values()):
                     # scikit-learn finishes max_iter epochs and then raises this; nnfast's
@@ -464,7 +466,11 @@ _PARAMETERS_DOC = """
         nnfast's: the most threads a call uses; None: nnfast's default (the CPUs this
         process may use, capped by the limits that joblib's and Dask's workers set, so
         ``n_jobs`` processes of ``GridSearchCV`` run one thread each on a machine with
-        ``n_jobs`` cores)."""
+        ``n_jobs`` cores).
+    dropout : float in [0, 1), default=0.0
+        nnfast's: inverted dropout on every hidden layer during ``fit``, each unit dropped
+        with this probability (PyTorch's ``Dropout(p)``; ``nnfast.train``'s
+        ``keep_prob = 1 - dropout``); prediction uses the whole network. 0: none."""
 
 _NOTES_DOC = """
     Notes
@@ -551,7 +557,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dtype=None,
-                 threads=None, class_weight=None):
+                 threads=None, dropout=0.0, class_weight=None):
         _store_params(self, locals())
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints,
@@ -694,7 +700,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dtype=None,
-                 threads=None):
+                 threads=None, dropout=0.0):
         _store_params(self, locals())
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints,

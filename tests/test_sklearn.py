@@ -174,10 +174,12 @@ def test_import_error_without_a_recent_scikit_learn(setup, found, tmp_path):
 
 # ---------------------------------------------------------------- equal to nnfast.train
 
-@pytest.mark.parametrize("kind", ["softmax", "sigmoid", "regression-float32"])
+@pytest.mark.parametrize("kind", ["softmax", "sigmoid", "regression-float32", "softmax-dropout"])
 def test_fit_equals_one_train_call(kind, iris):
     """Without shuffling and without a stop, fit's epochs (one train call each, continued)
-    equal one train call of max_iter epochs from scikit-learn's initial weights, bit for bit."""
+    equal one train call of max_iter epochs from scikit-learn's initial weights, bit for bit
+    (with ``dropout``, the call's ``keep_prob = 1 - dropout``: the masks follow the epoch
+    the optimizer state carries)."""
     X, y = iris
     epochs, hidden = 6, (7, 5)
     if kind == "regression-float32":
@@ -188,11 +190,11 @@ def test_fit_equals_one_train_call(kind, iris):
         output, rule, lr = "identity", optimizers.Momentum(momentum=0.8), 0.01
         fit_y = Y.T
     else:
-        target = y if kind == "softmax" else (y == 2).astype(int)
+        target = (y == 2).astype(int) if kind == "sigmoid" else y
         Y = one_hot(target)
         estimator = MLPClassifier(hidden_layer_sizes=hidden, beta_1=0.8, beta_2=0.99, epsilon=1e-7, alpha=0.001,
-                                  learning_rate_init=0.01)
-        output, rule, lr = kind, optimizers.Adam(beta1=0.8, beta2=0.99, eps=1e-7), 0.01
+                                  learning_rate_init=0.01, dropout=0.3 if kind == "softmax-dropout" else 0.0)
+        output, rule, lr = kind.split("-")[0], optimizers.Adam(beta1=0.8, beta2=0.99, eps=1e-7), 0.01
         fit_y = target
     estimator.set_params(batch_size=32, shuffle=False, max_iter=epochs, n_iter_no_change=np.inf, random_state=4)
     estimator.fit(X, fit_y)
@@ -201,7 +203,8 @@ def test_fit_equals_one_train_call(kind, iris):
     hidden_name = "tanh" if kind == "regression-float32" else "relu"
     expected = nnfast.train(X.T, Y, units, [hidden_name] * 2 + [output], learning_rate=lr, epochs=epochs,
                             batch_size=32, shuffle=False, parameters=initial, optimizer=rule,
-                            l2=estimator.alpha, dtype=X.dtype)
+                            l2=estimator.alpha, dtype=X.dtype, seed=0,
+                            keep_prob=0.7 if kind == "softmax-dropout" else None)
     assert_network_equal(estimator, expected.parameters)
     assert estimator.loss_curve_ == expected.costs.tolist()
     assert estimator.loss_ == expected.costs[-1]
@@ -640,6 +643,7 @@ def test_not_fitted(iris):
     (dict(hidden_layer_sizes=[3, 0]), ValueError, r"hidden_layer_sizes must be > 0, got \[3, 0\]"),
     (dict(dtype="float16"), InvalidParameterError, "The 'dtype' parameter"),
     (dict(threads=0), InvalidParameterError, "The 'threads' parameter"),
+    (dict(dropout=1.0), InvalidParameterError, r"The 'dropout' parameter .* range \[0.0, 1.0\)"),
     (dict(class_weight="auto"), InvalidParameterError, "The 'class_weight' parameter"),
     (dict(class_weight={7: 2.0}), ValueError, r"class_weight has labels that are not classes: \[7\]"),
 ])
