@@ -270,6 +270,12 @@ def check(command):
         return check_help_lists_options([str(script), "--help"], args, where)
     if program == "asv":
         return check_asv(args, where)
+    if program == "dask":  # distributed's command line: the scheduler and workers of a cluster
+        dask = shutil.which("dask", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                          os.environ.get("PATH", "")]))
+        if dask is None:
+            pytest.skip("dask is not installed (pip install '.[dask]'): its subcommands are not checked")
+        return check_help_lists_options([dask, args[0], "--help"], args[1:], where)
     if program == "git":
         status, text = help_text(["git", args[0], "-h"])
         assert f"usage: git {args[0]}" in text, f"{where}: git has no subcommand {args[0]}"
