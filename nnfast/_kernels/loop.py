@@ -21,7 +21,8 @@ Data layout (built by ``nnfast._network``):
 
 A block's input reaches the kernels as ``Xb``, C-contiguous ``(n_x, rows)``: X itself
 where it already is that block, else the block's examples gathered into the workspace,
-transposed where the layouts differ: never a full copy of X (see ``_block_input``).
+transposed where the layouts differ; a packed first layer reads examples in order in
+place, in either layout: never a full copy of X (see ``_block_input``).
 
 A batch is split into blocks; each of T threads (the same kernel called T times from
 ``nnfast._workers``, chunk t on thread t) takes a contiguous run of blocks, runs forward
@@ -56,10 +57,11 @@ def sgd_update(theta, grad, step):
 
 
 @njit(**JIT_IR_INLINE)
-def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast, drop, epoch_key, ids):
+def forward_block(rows, theta, net, ws, Xb, xin, tmp, pack, fast, drop, epoch_key, ids):
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]) for l = 1..L on one block (6.22).
 
-    Xb : the block's input, C-contiguous ``(n_x, rows)`` (see ``_block_input``). Z[l] and
+    Xb, xin : the block's input (see ``_block_input``): C-contiguous ``(n_x, rows)`` for
+    the small-layer kernels, ``(buf, off, rs, cs)`` for the packed one. Z[l] and
     A[l] are written at ``z_off[l]``, ``a_off[l]`` of ``ws``. tmp : (>= 3·rows,) scratch;
     pack : one chunk's packing buffer. ``fast``: mathfast's exp/tanh (else libm). Layers
     with dropout (``d_off[l] >= 0``) then draw their mask: ``drop = (keep, thresholds)``
@@ -76,7 +78,7 @@ def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast, drop, epoch_key, id
             # The hidden layers' activation is applied by the kernel to each finished
             # row block of Z while it is in cache; softmax (by columns) comes after.
             kind = EPI_FORWARD if l < L else EPI_NONE
-            prev = (flat(Xb), ZERO, rows, ONE) if l == 1 else (ws, in_off[l - 1], rows, ONE)
+            prev = xin if l == 1 else (ws, in_off[l - 1], rows, ONE)
             gemm(n, rows, p, (theta, w_off[l], p, ONE), prev, (ws, z_off[l], rows), BIAS, (theta, b_off[l]),
                  (kind, codes[l], ws, ws[a_off[l]:]), fast, blocks, pack)
         else:
@@ -94,12 +96,12 @@ def forward_block(rows, theta, net, ws, Xb, tmp, pack, fast, drop, epoch_key, id
 
 
 @njit(**JIT_IR_INLINE)
-def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast, keep):
+def backward_block(rows, theta, net, ws, Xb, xin, Yb, wb, scratch, grad, pack, fast, keep):
     """Add one block's gradient sums Σ_i ∂L_i/∂θ to ``grad`` (6.35–6.41, L layers).
 
     dZ[L] = A[L] - Y (each output layer is paired with its cost so this holds), then per
     layer dW[l] += dZ[l]·A[l-1]ᵀ, db[l] += Σ dZ[l], dZ[l-1] = (W[l]ᵀ·dZ[l]) * g'(Z[l-1]).
-    Xb : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``; wb :
+    Xb, xin : the block's input (as in ``forward_block``); Yb : labels ``(n[L], rows)``; wb :
     the examples' weights (rows,) — dZ[L] = w·(A[L] - Y), the gradient of Σ w_i L_i —, or
     empty. ``scratch[0]`` and ``scratch[1]`` hold dZ[l] and dZ[l-1] in turn. A layer
     with dropout multiplies its dZ by D/p (``keep`` : p per layer in the working dtype).
@@ -123,7 +125,7 @@ def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast, 
         n, p = dims[l], dims[l - 1]
         db = grad[b_off[l]:b_off[l] + n]
         if packed[l]:  # dW += dZ·A_prevᵀ, A_prevᵀ packed
-            prevT = (flat(Xb), ZERO, ONE, rows) if l == 1 else (ws, in_off[l - 1], ONE, rows)
+            prevT = (xin[0], xin[1], xin[3], xin[2]) if l == 1 else (ws, in_off[l - 1], ONE, rows)
             add_row_sums(dZ, db)
             gemm(n, p, rows, (scratch[cur], ZERO, rows, ONE), prevT, (grad, w_off[l], p), ADD, (db, ZERO),
                  (EPI_NONE, ZERO, grad, grad), fast, blocks, pack)
@@ -148,18 +150,29 @@ def backward_block(rows, theta, net, ws, Xb, Yb, wb, scratch, grad, pack, fast, 
 
 @njit(**JIT_IR_INLINE)
 def _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc):
-    """The input of examples idx[r0:r1] as the first layer's kernels read it, C-contiguous
-    ``(n_x, rows)``: the whole of an ``(n_x, m)`` X in order where it lies, else gathered
-    into the workspace — transposed block by block from X held as rows —, so that no full
-    copy of X is ever made.
+    """The input of examples idx[r0:r1] as the first layer's kernels read it, ``(Xb,
+    xin)``, so that no full copy of X is ever made:
+
+    - ``Xb``, C-contiguous ``(n_x, rows)``, for the small-layer kernels of ``dense.py``:
+      the whole of an ``(n_x, m)`` X in order where it lies, else the examples gathered
+      into the workspace (transposed block by block from X held as rows);
+    - ``xin = (buf, off, rs, cs)``, feature f of the block's example i at ``buf[off + f·rs
+      + i·cs]``, for the packed kernel (``gemm``, which packs its operand anyway): with
+      a packed first layer and the examples in order, X read in place in either layout
+      (``Xb`` then has no columns); else ``Xb``.
     """
-    dims, a_off = net[0], net[5]
+    dims, a_off, packed = net[0], net[5], net[6]
     rows = r1 - r0
     if in_order and not x_rows and rows == X.shape[1]:
-        return X
+        return X, (flat(X), ZERO, rows, ONE)
+    if in_order and packed[1]:
+        unused = block(wsc, a_off[0], dims[0], 0)
+        if x_rows:
+            return unused, (flat(X), r0 * dims[0], ONE, dims[0])
+        return unused, (flat(X), r0, X.shape[1], ONE)
     Xb = block(wsc, a_off[0], dims[0], rows)
     gather(X, x_rows, idx, r0, r1, Xb)
-    return Xb
+    return Xb, (flat(Xb), ZERO, rows, ONE)
 
 
 @njit(**JIT_IR_INLINE)
@@ -180,7 +193,7 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, weights, idx, in_order, star
         r0 = start + blk * block_rows
         r1 = min(r0 + block_rows, stop)
         rows = r1 - r0
-        Xb = _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc)
+        Xb, xin = _block_input(X, x_rows, idx, in_order, r0, r1, net, wsc)
         if in_order and rows == m:
             Yb = Y
         else:
@@ -191,11 +204,11 @@ def _run_chunk(c, b0, b1, block_rows, X, x_rows, Y, weights, idx, in_order, star
             wb = tmp[3 * block_rows:3 * block_rows + rows]  # past the 3·rows softmax uses
             for i in range(rows):
                 wb[i] = weights[idx[r0 + i]]
-        forward_block(rows, theta, net, wsc, Xb, tmp, packs[c], fast, drop, epoch_key, idx[r0:r1])
+        forward_block(rows, theta, net, wsc, Xb, xin, tmp, packs[c], fast, drop, epoch_key, idx[r0:r1])
         if want_cost:
             cost += cost_sum_from_logits(codes[L], block(wsc, z_off[L], dims[L], rows),
                                          block(wsc, a_off[L], dims[L], rows), Yb, tmp, fast, wb)
-        backward_block(rows, theta, net, wsc, Xb, Yb, wb, scratch[c], grad, packs[c], fast, drop[0])
+        backward_block(rows, theta, net, wsc, Xb, xin, Yb, wb, scratch[c], grad, packs[c], fast, drop[0])
     return cost
 
 
@@ -347,8 +360,8 @@ def forward_pass(t, sync, block_rows, X, x_rows, idx, theta, net, ws, scratch, p
         r0 = blk * block_rows
         r1 = min(r0 + block_rows, m)
         rows = r1 - r0
-        Xb = _block_input(X, x_rows, idx, True, r0, r1, net, wst)
-        forward_block(rows, theta, net, wst, Xb, scratch[t, 2], packs[t], fast, no_drop, np.uint64(0), idx)
+        Xb, xin = _block_input(X, x_rows, idx, True, r0, r1, net, wst)
+        forward_block(rows, theta, net, wst, Xb, xin, scratch[t, 2], packs[t], fast, no_drop, np.uint64(0), idx)
         AL = block(wst, a_off[L], dims[L], rows)
         for j in range(dims[L]):
             a, o = AL[j], out[j]
