@@ -49,6 +49,33 @@ BLOCK_BYTES = int(os.environ.get("NNFAST_BLOCK_BYTES", str(512 * 1024)))
 #: and 64-32-10 networks. See docs/ARCHITECTURE.md.
 PACKED_MIN_WEIGHTS = int(os.environ.get("NNFAST_PACKED_MIN_WEIGHTS", "4096"))
 
+def _vector_bytes():
+    """Bytes of one vector of the packed kernel's tile: 64 (AVX-512's zmm registers) where
+    the code Numba generates may use AVX-512F, else 32 (AVX2's ymm). Numba compiles for the
+    host's features unless ``NUMBA_CPU_FEATURES`` (or ``NUMBA_CPU_NAME=generic``, no
+    features) says otherwise; the same features are in its cache key, so a cache is never
+    loaded on a machine of the other width. ``NNFAST_VECTOR_BYTES`` (32 or 64) overrides."""
+    forced = os.environ.get("NNFAST_VECTOR_BYTES")
+    if forced is not None:
+        if forced.strip() not in ("32", "64"):
+            raise ImportError(f"NNFAST_VECTOR_BYTES must be 32 or 64; got {forced!r}")
+        return int(forced)
+    from numba.core import config
+    from numba.core.codegen import get_host_cpu_features
+
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return 64 if "+avx512f" in features.split(",") else 32
+
+
+#: Bytes of one vector register the packed kernel's tile is built from (``_kernels/
+#: gemm.py``): its rows are two such vectors. Explicit vectors of 64 bytes become zmm
+#: instructions on every AVX-512 CPU (LLVM splits only those of functions marked with a
+#: smaller "min-legal-vector-width", which Numba never sets). Measured alone, 512 × 784 ×
+#: 256 on one core: Zen 5, which has full-width 512-bit FMA units, float32 194 against
+#: 103 GFLOP/s with 32 bytes (OpenBLAS 127), float64 94 against 49 (OpenBLAS 60); Zen 4,
+#: which splits a 512-bit FMA in two, 108-110 against 104. See docs/ARCHITECTURE.md.
+VECTOR_BYTES = _vector_bytes()
+
 #: Cache blocks of the packed kernel, BLIS's (KC, MC, NC): a KC × NR panel of B stays in
 #: L1 (32 KB here), an MC × KC block of A in L2 (512 KB here), KC × NC of B in L3 (where
 #: an operand is packed at all: see ``gemm``). Rows and columns of every block are whole

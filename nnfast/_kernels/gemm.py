@@ -20,11 +20,12 @@ kernel per dtype serves every layout: the chapter's ``W·A``, the transposed ``W
 ``dZ·Aᵀ``, and X with one example per row or per column.
 
 The tile (BLIS's haswell/zen ``s6x16``/``d6x8``): ``MR = 6`` rows × ``NR`` = two vectors of
-columns (16 float32, 8 float64): per step along k, two vector loads of a row of B, six
-broadcasts of A and twelve vector FMAs into twelve accumulators — 15 of the 16 AVX2
-registers. The vector FMA is the one thing written below the loops, as an ``@intrinsic``
-(``_vfma``: ``acc[q:q+W] += x·b[kb:kb+W]``, one LLVM vector instruction); the loops around
-it are Python, and the accumulators are a stack array (``_stack_tile``) that LLVM keeps in
+columns of ``_config.VECTOR_BYTES`` each — 16 float32 or 8 float64 with AVX2's 32-byte
+vectors, 32 or 16 with AVX-512's 64-byte ones: per step along k, two vector loads of a row
+of B, six broadcasts of A and twelve vector FMAs into twelve accumulators — 15 of AVX2's
+16 vector registers, 15 of AVX-512's 32. The vector FMA is the one thing written below
+the loops, as an ``@intrinsic`` (``_vfma``: ``acc[q:q+W] += x·b[kb:kb+W]``, one LLVM vector
+instruction); the loops around it are Python, and the accumulators are a stack array (``_stack_tile``) that LLVM keeps in
 registers once the constant-trip loops over rows and columns are unrolled. Left to the
 loop vectoriser, the same loops did not vectorise in float64 at all (4–5 GFLOP/s) and
 reached 78–83 GFLOP/s in float32 with a 2 × 32 tile; see docs/ARCHITECTURE.md.
@@ -43,12 +44,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
 
-from .._config import JIT, JIT_INLINE
+from .._config import JIT, JIT_INLINE, VECTOR_BYTES
 from .activations import activation_backward, activation_forward
 
-#: Bytes of one vector register the tile is built from: AVX2's 256 bits. (On AVX-512 the
-#: tile runs on ymm registers as it is; on 128-bit NEON each vector takes two.)
-VECTOR_BYTES = 32
 
 #: Rows of the tile; its columns are two vectors (``tile_shape``).
 MR = 6
