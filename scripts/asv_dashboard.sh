@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The asv dashboard of nnfast's last N commits of main, in one command from a fresh clone:
 #
-#     scripts/asv_dashboard.sh [N] [--local-js] [--repeats R]     # N defaults to 5, R to 5
+#     scripts/asv_dashboard.sh [N] [--local-js] [--repeats R]     # N defaults to 5, R to 7
 #
 # Checks every precondition first (git and main, python3 with venv, the Python of
 # asv.conf.json, and with --local-js Debian's JavaScript files), so that nothing fails after
@@ -12,7 +12,10 @@
 # time is the first Numba compilation), then the track_ speed-up ratios R - 1 more times,
 # each in new processes. The dashboard shows the median of the R ratios per commit: one
 # ratio is one process's best of 3 and moved by 2x between two identical commits; the
-# spread of the R ratios is printed per commit. Publishes the HTML to asv_bench/html/ and
+# spread of the R ratios is printed per commit. R = 7 because that is what brought the
+# medians of three commits with the same package code within 10% of each other for 36
+# of the 38 ratios on a quiet machine (R = 1: 22; see the README, "Reading the
+# dashboard's noise"). Publishes the HTML to asv_bench/html/ and
 # says how to view it.
 #
 # asv's pages load jQuery, flot, bootstrap, stupidtable and md5 from CDNs. Without internet
@@ -26,10 +29,10 @@ usage="usage: $0 [N] [--local-js] [--repeats R]
                on this machine are skipped)
   --local-js   make the dashboard load Debian's JavaScript packages instead of CDNs
   --repeats R  measure the track_ speed-up ratios R times per commit and show the
-               median (default 5; 1 = the whole suite once, about 5 minutes per commit)"
+               median (default 7; 1 = the whole suite once, about 4 minutes per commit)"
 N=5
 LOCAL_JS=0
-REPEATS=5
+REPEATS=7
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) echo "$usage"; exit 0 ;;
@@ -161,8 +164,8 @@ for i in "${!todo[@]}"; do
     if [ "$i" -gt 0 ]; then
         left="about $(( elapsed * (${#todo[@]} - i) / i / 60 + 1 )) min left"
     else
-        # About 5 min for the whole suite once and 1 per further track_ run, on a quiet machine.
-        left="about $(( (5 + REPEATS - 1) * ${#todo[@]} )) min left (a first guess; measured from the next commit on)"
+        # About 4 min for the whole suite once and 1 per further track_ run, on a quiet machine.
+        left="about $(( (4 + REPEATS - 1) * ${#todo[@]} )) min left (a first guess; measured from the next commit on)"
     fi
     echo
     echo "== commit $((i + 1))/${#todo[@]} ${c:0:8} $(git log -1 --format=%s "$c" | cut -c1-60)"
