@@ -578,18 +578,31 @@ def _reference(X, labels, case, params0, dtype):
                             parameters=params0, backend="reference", dtype=dtype, **kw).parameters
 
 
-def _run_worker(impl, dtype, cases, folder, settings):
-    """Start the worker process for ``impl``; its output dict, or ``{"error": reason}``."""
+#: Runs the script sys.argv[1] as __main__ with neither its own folder nor the current one
+#: on sys.path (what Python 3.11's -P does, on 3.10 too): nnfast/, with io.py and
+#: datasets.py, must not shadow the standard library's modules.
+_RUN_SCRIPT = "import runpy, sys; sys.path.pop(0); sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+
+
+def run_worker_process(script, spec):
+    """``script --worker`` in a new Python process, ``spec`` as JSON on its stdin and the
+    repository root first on PYTHONPATH (so the worker imports this checkout, and only
+    what it asks for: the torch and JAX workers never load Numba). Returns the JSON the
+    worker prints as a dict, or ``{"error": reason}``; its stderr goes to ours."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    spec = {"impl": impl, "dtype": dtype, "folder": folder, **settings,
-            "cases": [(i, asdict(c)) for i, c in cases]}
-    # -P: the script's folder (nnfast/, with io.py and datasets.py) must not shadow modules.
-    proc = subprocess.run([sys.executable, "-P", os.path.abspath(__file__), "--worker"], input=json.dumps(spec),
-                          stdout=subprocess.PIPE, text=True, env=env, check=False)
+    proc = subprocess.run([sys.executable, "-c", _RUN_SCRIPT, os.path.abspath(script), "--worker"],
+                          input=json.dumps(spec), stdout=subprocess.PIPE, text=True, env=env, check=False)
     if proc.returncode != 0:
         return {"error": f"worker exited with status {proc.returncode} (its stderr is above)"}
     return json.loads(proc.stdout)
+
+
+def _run_worker(impl, dtype, cases, folder, settings):
+    """Start the worker process for ``impl``; its output dict, or ``{"error": reason}``."""
+    spec = {"impl": impl, "dtype": dtype, "folder": folder, **settings,
+            "cases": [(i, asdict(c)) for i, c in cases]}
+    return run_worker_process(__file__, spec)
 
 
 def available(impl):

@@ -81,7 +81,6 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -504,12 +503,9 @@ def machine_info(threads):
 
 
 def _run_worker(spec):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker"], input=json.dumps(spec),
-                          stdout=subprocess.PIPE, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        return {"error": f"worker exited with status {proc.returncode} (its stderr is above)"}
-    return json.loads(proc.stdout)
+    from nnfast.peers import run_worker_process  # puts the repository on the worker's path
+
+    return run_worker_process(__file__, spec)
 
 
 def _available(peer):
