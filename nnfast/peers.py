@@ -605,12 +605,14 @@ def _run_worker(impl, dtype, cases, folder, settings):
     return run_worker_process(__file__, spec)
 
 
+def missing_module(module, hint=""):
+    """None if ``module`` is installed here, else the reason (looked up, not imported)."""
+    return f"{module} is not installed{hint}" if importlib.util.find_spec(module) is None else None
+
+
 def available(impl):
     """None if ``impl`` can run here, else the reason it cannot."""
-    module = _REQUIRES[impl]
-    if importlib.util.find_spec(module) is None:
-        return f"{module} is not installed (pip install 'nnfast[peers]')"
-    return None
+    return missing_module(_REQUIRES[impl], " (pip install 'nnfast[peers]')")
 
 
 def _run_all(cases, impls, dtypes, settings, log=print):

@@ -509,12 +509,9 @@ def _run_worker(spec):
 
 
 def _available(peer):
-    import importlib.util
+    from nnfast.peers import missing_module
 
-    module = _REQUIRES[peer]
-    if importlib.util.find_spec(module) is None:
-        return f"{module} is not installed"
-    return None
+    return missing_module(_REQUIRES[peer])
 
 
 def _median(values):
