@@ -49,6 +49,7 @@ BLOCK_BYTES = int(os.environ.get("NNFAST_BLOCK_BYTES", str(512 * 1024)))
 #: and 64-32-10 networks. See docs/ARCHITECTURE.md.
 PACKED_MIN_WEIGHTS = int(os.environ.get("NNFAST_PACKED_MIN_WEIGHTS", "4096"))
 
+
 def _vector_bytes():
     """Bytes of one vector of the packed kernel's tile: 64 (AVX-512's zmm registers) where
     the code Numba generates may use AVX-512F, else 32 (AVX2's ymm). Numba compiles for the

@@ -176,8 +176,8 @@ def _no_dropout(dtype):
 
 def _forward_whole(X, params, names):
     layout, theta, ws, scratch, _, packs = _whole_batch(X, params, names)
-    forward_block(X.shape[1], theta, layout.net, ws[0], X, _whole_input(X), scratch[0, 2], packs[0], _fast(), _no_dropout(X.dtype),
-                  np.uint64(0), np.arange(X.shape[1]))
+    forward_block(X.shape[1], theta, layout.net, ws[0], X, _whole_input(X), scratch[0, 2], packs[0], _fast(),
+                  _no_dropout(X.dtype), np.uint64(0), np.arange(X.shape[1]))
     return layout, ws
 
 
@@ -208,8 +208,8 @@ def backward_propagation(parameters, cache, X, Y, activations=None):
     for l in range(1, len(layout.dims)):
         for key, off in ((f"Z{l}", z_off[l]), (f"A{l}", a_off[l])):
             ws[0, off:off + cache[key].size] = cache[key].ravel()
-    backward_block(X.shape[1], theta, layout.net, ws[0], X, _whole_input(X), Y, np.empty(0, X.dtype), scratch[0], grads[0], packs[0],
-                   _fast(), _no_dropout(X.dtype)[0])
+    backward_block(X.shape[1], theta, layout.net, ws[0], X, _whole_input(X), Y, np.empty(0, X.dtype), scratch[0],
+                   grads[0], packs[0], _fast(), _no_dropout(X.dtype)[0])
     return layout.unpack(grads[0] / X.dtype.type(X.shape[1]), prefix="d")
 
 

@@ -581,7 +581,8 @@ def _reference(X, labels, case, params0, dtype):
 #: Runs the script sys.argv[1] as __main__ with neither its own folder nor the current one
 #: on sys.path (what Python 3.11's -P does, on 3.10 too): nnfast/, with io.py and
 #: datasets.py, must not shadow the standard library's modules.
-_RUN_SCRIPT = "import runpy, sys; sys.path.pop(0); sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+_RUN_SCRIPT = ("import runpy, sys; sys.path.pop(0); sys.argv = sys.argv[1:]; "
+               "runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
 def run_worker_process(script, spec):

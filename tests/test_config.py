@@ -55,7 +55,8 @@ def test_vector_width_follows_the_compile_target():
     assert VECTOR_BYTES == _expected_vector_bytes()
     for dtype in (np.float32, np.float64):
         mr, nr, w = tile_shape(dtype)
-        assert (mr, nr, w) == (6, 2 * VECTOR_BYTES // np.dtype(dtype).itemsize, VECTOR_BYTES // np.dtype(dtype).itemsize)
+        w_expected = VECTOR_BYTES // np.dtype(dtype).itemsize
+        assert (mr, nr, w) == (6, 2 * w_expected, w_expected)
 
 
 _OTHER_WIDTH = """

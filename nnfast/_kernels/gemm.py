@@ -25,8 +25,9 @@ vectors, 32 or 16 with AVX-512's 64-byte ones: per step along k, two vector load
 of B, six broadcasts of A and twelve vector FMAs into twelve accumulators — 15 of AVX2's
 16 vector registers, 15 of AVX-512's 32. The vector FMA is the one thing written below
 the loops, as an ``@intrinsic`` (``_vfma``: ``acc[q:q+W] += x·b[kb:kb+W]``, one LLVM vector
-instruction); the loops around it are Python, and the accumulators are a stack array (``_stack_tile``) that LLVM keeps in
-registers once the constant-trip loops over rows and columns are unrolled. Left to the
+instruction); the loops around it are Python, and the accumulators are a stack array
+(``_stack_tile``) that LLVM keeps in registers once the constant-trip loops over rows and
+columns are unrolled. Left to the
 loop vectoriser, the same loops did not vectorise in float64 at all (4–5 GFLOP/s) and
 reached 78–83 GFLOP/s in float32 with a 2 × 32 tile; see docs/ARCHITECTURE.md.
 
